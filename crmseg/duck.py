@@ -1,0 +1,82 @@
+"""DuckDB connections with the scanner extensions available offline.
+
+DuckDB's INSTALL downloads extensions. The PyPI packages
+duckdb-extension-{postgres,mysql,sqlite} ship the same files; DuckDB finds
+them once they sit in its extension directory under their canonical names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+# canonical extension name -> (PyPI module, file stem inside it)
+_EXTENSIONS = {
+    "postgres_scanner": ("duckdb_extension_postgres", "postgres"),
+    "mysql_scanner": ("duckdb_extension_mysql", "mysql"),
+    "sqlite_scanner": ("duckdb_extension_sqlite", "sqlite"),
+}
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "crmseg" / "duckdb_extensions"
+
+
+@cache
+def extension_directory() -> str:
+    """A DuckDB extension directory holding the packaged scanner extensions."""
+    version = "v" + duckdb.__version__
+    platform = duckdb.connect().execute("PRAGMA platform").fetchone()[0]
+    root = _cache_root()
+    target = root / version / platform
+    target.mkdir(parents=True, exist_ok=True)
+    for canonical, (module_name, stem) in _EXTENSIONS.items():
+        dest = target / f"{canonical}.duckdb_extension"
+        if dest.exists():
+            continue
+        module = importlib.import_module(module_name)
+        src = Path(module.__file__).parent / "extensions" / version / f"{stem}.duckdb_extension"
+        if not src.exists():
+            raise RuntimeError(
+                f"{module_name} does not ship {src.name} for DuckDB {duckdb.__version__}; "
+                "install the duckdb-extension-* version equal to duckdb's"
+            )
+        tmp = dest.with_suffix(".tmp")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dest)
+    return str(root)
+
+
+def connect(
+    path: str | os.PathLike = ":memory:",
+    *,
+    read_only: bool = False,
+    timezone: str | None = None,
+    memory_limit: str | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open DuckDB with the offline extension directory and the session time zone.
+
+    The time zone matters: timestamps without an offset are local time in
+    CRMSEG_TIMEZONE, and DuckDB reads them in its session time zone.
+    """
+    config = {"extension_directory": extension_directory(), "autoinstall_known_extensions": False}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    if timezone:
+        con.execute("SET TimeZone = ?", [timezone])
+    return con
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"

@@ -1,0 +1,331 @@
+"""Land one source table in the warehouse: full or incremental, all or nothing.
+
+The raw table `raw_<source>.<table>` holds the contract's columns as the
+source holds them (types included), plus `_load_id` and `_loaded_at`. The
+first load, and any full refresh, replaces it; later loads take the rows whose
+incremental column passed the stored high-water mark (less an overlap) and
+upsert them by key. Every load runs in one DuckDB transaction: a failure at
+any point leaves the previous raw table and its state as they were.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from crmseg import duck
+from crmseg.contract import DUCKDB_TYPES, TEXT, Table
+from crmseg.contract import table as contract_table
+from crmseg.duck import literal, quote
+from crmseg.errors import SourceError
+from crmseg.sources import SourceLocation
+
+META_SCHEMA = "_crmseg"
+DEFAULT_OVERLAP = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class LandingResult:
+    table: str
+    raw_table: str
+    mode: str  # full | incremental
+    rows_extracted: int
+    rows_in_raw: int
+    high_water_mark: datetime | None
+    load_id: str
+    location: str
+    missing_optional_columns: tuple[str, ...]
+    seconds: float
+
+
+def raw_table_name(table: Table) -> str:
+    return f"raw_{table.source}.{table.name}"
+
+
+def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.extract_state (
+            source_table VARCHAR PRIMARY KEY,
+            high_water_mark TIMESTAMPTZ,
+            last_load_id VARCHAR,
+            last_mode VARCHAR,
+            rows_in_raw BIGINT,
+            landed_at TIMESTAMPTZ)"""
+    )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loads (
+            load_id VARCHAR,
+            source_table VARCHAR,
+            location VARCHAR,
+            mode VARCHAR,
+            started_at TIMESTAMPTZ,
+            finished_at TIMESTAMPTZ,
+            rows_extracted BIGINT,
+            rows_in_raw BIGINT,
+            high_water_mark TIMESTAMPTZ)"""
+    )
+
+
+def land_table(
+    warehouse: str | Path,
+    location: SourceLocation,
+    table: Table,
+    *,
+    load_id: str,
+    timezone: str,
+    full_refresh: bool = False,
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> LandingResult:
+    started = time.monotonic()
+    with duck.connect(warehouse, timezone=timezone) as con:
+        ensure_meta(con)
+        location.attach(con)
+        try:
+            return _Landing(con, location, table, load_id, overlap, full_refresh).run(started)
+        finally:
+            location.detach(con)
+
+
+class _Landing:
+    def __init__(self, con, location: SourceLocation, table: Table, load_id, overlap, full_refresh):
+        self.con, self.location, self.table = con, location, table
+        self.load_id, self.overlap = load_id, overlap
+        self.raw = raw_table_name(table)
+        state = con.execute(
+            f"SELECT high_water_mark FROM {META_SCHEMA}.extract_state WHERE source_table = ?",
+            [table.qualified],
+        ).fetchone()
+        raw_exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ?",
+            [f"raw_{table.source}", table.name],
+        ).fetchone()[0]
+        incremental_capable = bool(table.incremental_column or table.parent)
+        self.previous_mark = state[0] if state and raw_exists else None
+        self.mode = "incremental" if (incremental_capable and self.previous_mark and not full_refresh) else "full"
+
+    def run(self, started: float) -> LandingResult:
+        con, table = self.con, self.table
+        relation = self.location.relation(con, table.name)
+        columns = self.location.columns(con, table.name, relation) if relation else {}
+        missing_required = [c for c in table.required if c not in columns]
+        if relation and missing_required:
+            raise SourceError(table.source, table.name, "required column is missing", column=missing_required[0])
+        missing_optional = tuple(c for c in table.column_names if c not in columns)
+        new_mark = self._parent_mark() if table.parent else None
+        select = f"SELECT {self._select_list(columns)}"
+        if not relation:
+            source_sql = f"{select} WHERE false"
+        elif self.mode == "full":
+            source_sql = f"{select} FROM {relation}"
+        elif table.parent:
+            source_sql = f"{select} FROM {self._children_of_changed_parents(relation)}"
+        else:
+            source_sql = f"{select} FROM {relation} WHERE {self._changed_since_mark(columns)}"
+
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{table.source}")
+            target = self.raw if self.mode == "full" else "_batch"
+            create = "CREATE OR REPLACE TABLE" if self.mode == "full" else "CREATE OR REPLACE TEMP TABLE"
+            try:
+                con.execute(f"{create} {target} AS {source_sql}")
+            except duckdb.Error as exc:
+                raise SourceError(table.source, table.name, f"cannot read: {exc}") from None
+            self._check_types(target, columns)
+            rows_extracted = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            if self.mode == "incremental":
+                self._upsert()
+            if not table.parent:
+                new_mark = self._incremental_mark(target)
+            rows_in_raw = con.execute(f"SELECT count(*) FROM {self.raw}").fetchone()[0]
+            self._record_state(new_mark, rows_in_raw, rows_extracted, started)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return LandingResult(
+            table=table.qualified,
+            raw_table=self.raw,
+            mode=self.mode,
+            rows_extracted=rows_extracted,
+            rows_in_raw=rows_in_raw,
+            high_water_mark=new_mark,
+            load_id=self.load_id,
+            location=self.location.describe(),
+            missing_optional_columns=missing_optional,
+            seconds=time.monotonic() - started,
+        )
+
+    # -- building the read ------------------------------------------------------------
+
+    def _select_list(self, columns: dict[str, tuple[str, str]]) -> str:
+        items = []
+        for column in self.table.columns:
+            if column.name not in columns:
+                items.append(f"CAST(NULL AS {DUCKDB_TYPES[column.type]}) AS {column.name}")
+                continue
+            actual, type_ = columns[column.name]
+            expression = quote(actual)
+            if type_ == "JSON" or type_.startswith(("STRUCT", "MAP")) or type_.endswith("]"):
+                expression = f"CAST({expression} AS VARCHAR)"
+            items.append(f"{expression} AS {column.name}")
+        items.append(f"{literal(self.load_id)} AS _load_id")
+        items.append("current_timestamp AS _loaded_at")
+        return ", ".join(items)
+
+    def _local(self, moment: datetime) -> datetime:
+        """The moment as a naive local timestamp in the session time zone."""
+        return self.con.execute("SELECT CAST(CAST(? AS TIMESTAMPTZ) AS TIMESTAMP)", [moment]).fetchone()[0]
+
+    def _after_mark(self, name: str, columns: dict[str, tuple[str, str]]) -> str:
+        """Rows whose column is at or past the mark less the overlap.
+
+        The literal takes the column's own type so that the scanner pushes the
+        filter down into the source database.
+        """
+        if name not in columns:
+            return "false"
+        actual, type_ = columns[name]
+        threshold = self.previous_mark - self.overlap
+        if type_ == "TIMESTAMP WITH TIME ZONE":
+            return f"{quote(actual)} >= TIMESTAMPTZ {literal(threshold.isoformat())}"
+        if type_ == "TIMESTAMP":
+            return f"{quote(actual)} >= TIMESTAMP {literal(self._local(threshold).isoformat(sep=' '))}"
+        if type_ == "DATE":
+            return f"{quote(actual)} >= DATE {literal(self._local(threshold).date().isoformat())}"
+        return f"TRY_CAST({quote(actual)} AS TIMESTAMPTZ) >= TIMESTAMPTZ {literal(threshold.isoformat())}"
+
+    def _changed_since_mark(self, columns: dict[str, tuple[str, str]]) -> str:
+        table = self.table
+        condition = self._after_mark(table.incremental_column, columns)
+        if table.incremental_fallback:
+            column = quote(columns[table.incremental_column][0]) if table.incremental_column in columns else "NULL"
+            fallback = self._after_mark(table.incremental_fallback, columns)
+            condition = f"({condition} OR ({column} IS NULL AND {fallback}))"
+        return condition
+
+    def _parent(self) -> tuple[Table, str, str | None, dict]:
+        parent_name, join_column = self.table.parent
+        parent = contract_table(f"{self.table.source}.{parent_name}")
+        relation = self.location.relation(self.con, parent.name)
+        columns = self.location.columns(self.con, parent.name, relation) if relation else {}
+        return parent, join_column, relation, columns
+
+    def _parent_mark(self) -> datetime | None:
+        """The parent's newest change, read before the children so that none is missed."""
+        parent, _, relation, columns = self._parent()
+        if not relation or parent.incremental_column not in columns:
+            return None
+        actual = quote(columns[parent.incremental_column][0])
+        return self.con.execute(
+            f"SELECT max(TRY_CAST({actual} AS TIMESTAMPTZ)) FILTER (TRY_CAST({actual} AS TIMESTAMPTZ) "
+            f"<= current_timestamp) FROM {relation}"
+        ).fetchone()[0]
+
+    def _children_of_changed_parents(self, relation: str) -> str:
+        """Children of the parents changed since the mark.
+
+        A database source runs the semi-join itself, so only the changed
+        children cross the network; files and SQLite are joined here.
+        """
+        parent, join_column, parent_relation, parent_columns = self._parent()
+        if not parent_relation or parent.incremental_column not in parent_columns:
+            return f"{relation} WHERE false"
+        location = self.location
+        if location.kind in ("postgres", "mysql"):
+            ident = location.native_identifier
+            child_schema, child_name = location.find_table(self.con, self.table.name)
+            parent_schema, parent_name = location.find_table(self.con, parent.name)
+            threshold = self._local(self.previous_mark - self.overlap).isoformat(sep=" ")
+            join = ident(join_column)
+            sql = (
+                f"SELECT * FROM {ident(child_schema)}.{ident(child_name)} WHERE {join} IN "
+                f"(SELECT {join} FROM {ident(parent_schema)}.{ident(parent_name)} "
+                f"WHERE {ident(parent_columns[parent.incremental_column][0])} >= {literal(threshold)})"
+            )
+            return location.native_query(sql)
+        changed = self._after_mark(parent.incremental_column, parent_columns)
+        parent_key = quote(parent_columns[join_column][0])
+        return f"{relation} WHERE {join_column} IN (SELECT {parent_key} FROM {parent_relation} WHERE {changed})"
+
+    # -- checking and writing -----------------------------------------------------------
+
+    def _check_types(self, target: str, columns: dict[str, tuple[str, str]]) -> None:
+        """A required value that cannot be read as its type stops the load."""
+        checks = [
+            c for c in self.table.columns if (c.required or c.key) and c.type != TEXT and c.name in columns
+        ]
+        if not checks:
+            return
+        parts = []
+        for c in checks:
+            bad = f"{c.name} IS NOT NULL AND TRY_CAST({c.name} AS {DUCKDB_TYPES[c.type]}) IS NULL"
+            parts.append(f"count(*) FILTER ({bad}), CAST(any_value({c.name}) FILTER ({bad}) AS VARCHAR)")
+        row = self.con.execute(f"SELECT {', '.join(parts)} FROM {target}").fetchone()
+        for i, c in enumerate(checks):
+            count, example = row[2 * i], row[2 * i + 1]
+            if count:
+                raise SourceError(
+                    self.table.source,
+                    self.table.name,
+                    f"{count} values are not {c.type} (first: {example!r})",
+                    column=c.name,
+                )
+
+    def _upsert(self) -> None:
+        raw, key = self.raw, self.table.key
+        keyed = " AND ".join(f"{raw}.{k} = _batch.{k}" for k in key)
+        self.con.execute(f"DELETE FROM {raw} USING _batch WHERE {keyed}")
+        # A row without a key can only be recognised by its whole content.
+        same_row = " AND ".join(f"b.{c} IS NOT DISTINCT FROM {raw}.{c}" for c in self.table.column_names)
+        key_is_null = " OR ".join(f"{raw}.{k} IS NULL" for k in key)
+        batch_null = " OR ".join(f"b.{k} IS NULL" for k in key)
+        self.con.execute(
+            f"DELETE FROM {raw} WHERE ({key_is_null}) "
+            f"AND EXISTS (SELECT 1 FROM _batch b WHERE ({batch_null}) AND {same_row})"
+        )
+        self.con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _batch")
+
+    def _incremental_mark(self, target: str) -> datetime | None:
+        table = self.table
+        if not table.incremental_column:
+            return None
+        expression = f"TRY_CAST({table.incremental_column} AS TIMESTAMPTZ)"
+        if table.incremental_fallback:
+            expression = f"coalesce({expression}, TRY_CAST({table.incremental_fallback} AS TIMESTAMPTZ))"
+        # Only rows that are not in the future may move the mark, or one bad
+        # date would hide every real change until the clock caught up with it.
+        newest = self.con.execute(
+            f"SELECT max({expression}) FILTER ({expression} <= current_timestamp) FROM {target}"
+        ).fetchone()[0]
+        if self.mode == "incremental" and self.previous_mark:
+            return max(filter(None, (newest, self.previous_mark)))
+        return newest
+
+    def _record_state(self, mark, rows_in_raw: int, rows_extracted: int, started: float) -> None:
+        con, name = self.con, self.table.qualified
+        con.execute(f"DELETE FROM {META_SCHEMA}.extract_state WHERE source_table = ?", [name])
+        con.execute(
+            f"INSERT INTO {META_SCHEMA}.extract_state VALUES (?, ?, ?, ?, ?, current_timestamp)",
+            [name, mark, self.load_id, self.mode, rows_in_raw],
+        )
+        con.execute(
+            f"INSERT INTO {META_SCHEMA}.loads VALUES "
+            "(?, ?, ?, ?, current_timestamp - to_microseconds(?), current_timestamp, ?, ?, ?)",
+            [
+                self.load_id,
+                name,
+                self.location.describe(),
+                self.mode,
+                int((time.monotonic() - started) * 1e6),
+                rows_extracted,
+                rows_in_raw,
+                mark,
+            ],
+        )

@@ -1,0 +1,62 @@
+"""Settings from the environment (SPEC section 3), read when asked, never at import."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_START_DATE = "2020-01-01"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    timezone: str
+    start_date: str
+    crm_url: str
+    erp_url: str
+    service_url: str
+    publish_postgres_url: str | None
+
+    @classmethod
+    def from_env(cls, environ: os._Environ | dict | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("CRMSEG_DATA_DIR") or "./data").expanduser().resolve()
+        sources = data_dir / "sources"
+        timezone = env.get("CRMSEG_TIMEZONE") or DEFAULT_TIMEZONE
+        ZoneInfo(timezone)  # an unknown zone fails here, with its name
+        start_date = env.get("CRMSEG_START_DATE") or DEFAULT_START_DATE
+        date.fromisoformat(start_date)
+        return cls(
+            data_dir=data_dir,
+            timezone=timezone,
+            start_date=start_date,
+            crm_url=env.get("CRMSEG_CRM_URL") or f"sqlite:///{sources / 'crm.sqlite'}",
+            erp_url=env.get("CRMSEG_ERP_URL") or f"sqlite:///{sources / 'erp.sqlite'}",
+            service_url=env.get("CRMSEG_SERVICE_URL") or str(sources / "service"),
+            publish_postgres_url=env.get("CRMSEG_PUBLISH_POSTGRES_URL") or None,
+        )
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.data_dir / "sources"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster"
+
+    def source_url(self, source: str) -> str:
+        return {"crm": self.crm_url, "erp": self.erp_url, "service": self.service_url}[source]
+
+    def yesterday(self, now: datetime | None = None) -> date:
+        """Yesterday in the configured time zone: the default as-of date."""
+        now = now or datetime.now(ZoneInfo(self.timezone))
+        return now.astimezone(ZoneInfo(self.timezone)).date() - timedelta(days=1)
