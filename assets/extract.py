@@ -1,7 +1,5 @@
 """Extraction: one asset per source table, landed in the warehouse's raw schemas."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 import dagster as dg
@@ -44,7 +42,7 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
                 warehouse.path,
                 source.location(),
                 table,
-                load_id=context.run_id,
+                load_id=context.run.run_id,
                 timezone=warehouse.timezone,
                 full_refresh=config.full_refresh,
                 overlap=timedelta(minutes=config.overlap_minutes),

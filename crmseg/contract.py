@@ -260,4 +260,3 @@ def table(qualified: str) -> Table:
 
 def tables_of(source: str) -> tuple[Table, ...]:
     return tuple(t for t in TABLES if t.source == source)
-

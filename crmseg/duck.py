@@ -68,6 +68,8 @@ def connect(
     config = {"extension_directory": extension_directory(), "autoinstall_known_extensions": False}
     if memory_limit:
         config["memory_limit"] = memory_limit
+    if str(path) != ":memory:" and not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     if timezone:
         con.execute("SET TimeZone = ?", [timezone])

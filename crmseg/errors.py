@@ -15,10 +15,15 @@ class SourceError(CrmsegError):
     """
 
     def __init__(self, source: str, table: str | None, message: str, column: str | None = None):
-        self.source, self.table, self.column = source, table, column
+        self.source, self.table, self.column, self.detail = source, table, column, _one_line(message)
         where = ".".join(p for p in (source, table, column) if p)
-        super().__init__(f"{where}: {_one_line(message)}")
+        super().__init__(f"{where}: {self.detail}")
+
+    def for_table(self, table: str) -> SourceError:
+        """The same error, said of the table being extracted when it happened."""
+        return self if self.table else SourceError(self.source, table, self.detail, self.column)
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    # DuckDB appends the offending SQL ("LINE 1: ..."): the user needs the cause, not our query.
+    return " ".join(str(text).split()).split(" LINE 1: ")[0]

@@ -84,7 +84,10 @@ def land_table(
     started = time.monotonic()
     with duck.connect(warehouse, timezone=timezone) as con:
         ensure_meta(con)
-        location.attach(con)
+        try:
+            location.attach(con)
+        except SourceError as exc:
+            raise exc.for_table(table.name) from None
         try:
             return _Landing(con, location, table, load_id, overlap, full_refresh).run(started)
         finally:
@@ -258,9 +261,7 @@ class _Landing:
 
     def _check_types(self, target: str, columns: dict[str, tuple[str, str]]) -> None:
         """A required value that cannot be read as its type stops the load."""
-        checks = [
-            c for c in self.table.columns if (c.required or c.key) and c.type != TEXT and c.name in columns
-        ]
+        checks = [c for c in self.table.columns if (c.required or c.key) and c.type != TEXT and c.name in columns]
         if not checks:
             return
         parts = []
@@ -274,7 +275,7 @@ class _Landing:
                 raise SourceError(
                     self.table.source,
                     self.table.name,
-                    f"{count} values are not {c.type} (first: {example!r})",
+                    f"{count} {'value is' if count == 1 else 'values are'} not {c.type} (first: {example!r})",
                     column=c.name,
                 )
 

@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crmseg.errors import CrmsegError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_START_DATE = "2020-01-01"
@@ -28,9 +30,15 @@ class Settings:
         data_dir = Path(env.get("CRMSEG_DATA_DIR") or "./data").expanduser().resolve()
         sources = data_dir / "sources"
         timezone = env.get("CRMSEG_TIMEZONE") or DEFAULT_TIMEZONE
-        ZoneInfo(timezone)  # an unknown zone fails here, with its name
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise CrmsegError(f"CRMSEG_TIMEZONE: unknown time zone {timezone!r}") from None
         start_date = env.get("CRMSEG_START_DATE") or DEFAULT_START_DATE
-        date.fromisoformat(start_date)
+        try:
+            date.fromisoformat(start_date)
+        except ValueError:
+            raise CrmsegError(f"CRMSEG_START_DATE: not a date (YYYY-MM-DD): {start_date!r}") from None
         return cls(
             data_dir=data_dir,
             timezone=timezone,

@@ -76,6 +76,9 @@ class SourceLocation:
             if not Path(path).is_file():
                 raise SourceError(self.source, None, f"SQLite file {path} does not exist")
             target, options = path, "TYPE sqlite, READ_ONLY"
+            # SQLite columns hold any type; read them as text so that a stray
+            # value fails the type check with its column, not the scan.
+            con.execute("SET sqlite_all_varchar = true")
         else:
             target = _libpq_or_mysql_dsn(self.kind, make_url(self.location))
             options = f"TYPE {self.kind}, READ_ONLY"

@@ -80,8 +80,10 @@ def segments(
         last_order=("order_date", "max"),
         orders_total=("order_date", "size"),
     )
-    window = counted[counted["in_window"]].groupby("customer_key").agg(
-        frequency=("order_date", "size"), monetary=("total_amount", "sum")
+    window = (
+        counted[counted["in_window"]]
+        .groupby("customer_key")
+        .agg(frequency=("order_date", "size"), monetary=("total_amount", "sum"))
     )
     out = customers[["customer_key"]].drop_duplicates().set_index("customer_key")
     out = out.join(per).join(window)
@@ -153,7 +155,9 @@ def segments(
     ).astype(str)
 
     if tickets is not None and len(tickets):
-        t = tickets[(pd.to_datetime(tickets["created_at"]) >= window_open) & (pd.to_datetime(tickets["created_at"]) < day_after)]
+        t = tickets[
+            (pd.to_datetime(tickets["created_at"]) >= window_open) & (pd.to_datetime(tickets["created_at"]) < day_after)
+        ]
         agg = t.groupby("customer_key").agg(
             tickets_365d=("created_at", "size"),
             complaints_365d=("ticket_type", lambda x: int((x == "complaint").sum())),
@@ -176,3 +180,49 @@ def segments(
         default="potential",
     )  # fmt: skip
     return out.reset_index()
+
+
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def normal_email(values: pd.Series) -> pd.Series:
+    return values.str.strip().str.lower().replace("", None)
+
+
+def normal_phone(values: pd.Series) -> pd.Series:
+    digits = values.fillna("").map(lambda v: "".join(c for c in v.translate(FULL_WIDTH_DIGITS) if c.isdigit()))
+    digits = digits.where(~(digits.str.startswith("86") & (digits.str.len() > 11)), digits.str[2:])
+    return digits.replace("", None)
+
+
+def link_erp_customers(accounts: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """customer_code -> account_id by SPEC section 4's ordered rules; ties are conflicts, left unlinked.
+
+    Returns customer_code, account_id (null when unmatched or in conflict), rule.
+    """
+    account_ids = set(accounts["account_id"].dropna())
+    keys = {
+        "tax_id": accounts.assign(v=accounts["tax_id"].str.strip().str.upper()),
+        "email": accounts.assign(v=normal_email(accounts["email"])),
+        "phone": accounts.assign(v=normal_phone(accounts["phone"])),
+    }
+    lookups = {rule: frame.dropna(subset=["v"]).groupby("v")["account_id"].unique() for rule, frame in keys.items()}
+    values = {
+        "tax_id": customers["tax_id"].str.strip().str.upper(),
+        "email": normal_email(customers["email"]),
+        "phone": normal_phone(customers["phone"]),
+    }
+    links = []
+    for i, row in customers.reset_index(drop=True).iterrows():
+        account, rule = None, None
+        if row["crm_account_id"] in account_ids:
+            account, rule = row["crm_account_id"], "crm_account_id"
+        else:
+            for name, lookup in lookups.items():
+                value = values[name].iloc[i]
+                if value is not None and value in lookup.index:
+                    matches = lookup[value]
+                    account, rule = (matches[0], name) if len(matches) == 1 else (None, "conflict")
+                    break
+        links.append((row["customer_code"], account, rule))
+    return pd.DataFrame(links, columns=["customer_code", "account_id", "rule"])

@@ -71,7 +71,12 @@ def generate(options: GenerateOptions) -> dict:
             count = min(CHUNK_SIZE, options.customers - first)
             erp_only = int(count * ERP_ONLY_SHARE + 0.5)
             chunk = company.build_chunk(
-                np.random.default_rng(chunk_seed), first, count, erp_only, options.customers + counters.erp_only, cumulative
+                np.random.default_rng(chunk_seed),
+                first,
+                count,
+                erp_only,
+                options.customers + counters.erp_only,
+                cumulative,
             )
             counters.erp_only += erp_only
             for name, n in zip(*np.unique(chunk.accounts["archetype"], return_counts=True), strict=True):

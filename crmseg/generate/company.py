@@ -52,7 +52,6 @@ ARCHETYPES: tuple[Archetype, ...] = (
 ARCHETYPE_INDEX = {a.name: i for i, a in enumerate(ARCHETYPES)}
 
 
-
 @dataclass(frozen=True)
 class Plant:
     """A customer planted at the head of every data set, with its shape pinned down."""
@@ -122,7 +121,7 @@ class Chunk:
 def seasonal_cumulative(end_date) -> np.ndarray:
     """Cumulative order weight per day of the history, for inverse sampling."""
     days = pd.date_range(end=pd.Timestamp(end_date), periods=HISTORY_DAYS + 1, freq="D")
-    months, weekdays = days.month.to_numpy() - 1, days.weekday.to_numpy()
+    months, weekdays = days.month.to_numpy() - 1, days.day_of_week.to_numpy()
     weights = np.asarray(catalog.MONTH_WEIGHTS)[months] * np.asarray(catalog.WEEKDAY_WEIGHTS)[weekdays]
     return np.cumsum(weights)
 
@@ -297,7 +296,7 @@ def _uscc_codes(rng, ctype: np.ndarray, city: np.ndarray) -> np.ndarray:
     codes[:, 8:17] = rng.integers(0, 31, size=(n, 9))
     total = (codes[:, :17] * np.asarray(catalog.USCC_WEIGHTS)).sum(axis=1)
     codes[:, 17] = (31 - total % 31) % 31
-    text = np.ascontiguousarray(chars[codes]).view(f"<U18").ravel()
+    text = np.ascontiguousarray(chars[codes]).view("<U18").ravel()
     return np.where(ctype == INDIVIDUAL, None, text)
 
 
@@ -317,6 +316,9 @@ def _orders(rng, index, n_orders, first_day, last_day, scale, cumulative) -> pd.
     # the first and the last order of each customer completed, so that every
     # archetype keeps its shape
     status = np.where((position == 0) | (position == count - 1), 0, status)
+    # ... except that a last order of the past week may still be open
+    last_open = (position == count - 1) & (count > 1) & (day > end - 7) & (index[owner] >= len(PLANTED))
+    status = np.where(last_open & (rng.random(len(owner)) < 0.3), 3, status)
     second = rng.integers(8 * 3600, 21 * 3600, size=len(owner))
     # returns and cancellations are booked days after the order
     later = np.where(status == 0, 0, rng.integers(1, 20, size=len(owner)))
@@ -503,20 +505,21 @@ def _tickets(rng, accounts, contacts, archetype, n_orders) -> pd.DataFrame:
         rng.choice(5, size=len(owner), p=(0.2, 0.55, 0.1, 0.1, 0.05)),
         rng.choice(5, size=len(owner), p=(0.4, 0.1, 0.22, 0.13, 0.15)),
     )
-    score = np.where(
-        unhappy,
-        rng.choice(5, size=len(owner), p=(0.45, 0.35, 0.15, 0.05, 0.0)),
-        rng.choice(5, size=len(owner), p=(0.03, 0.05, 0.12, 0.35, 0.45)),
-    ) + 1
+    score = (
+        np.where(
+            unhappy,
+            rng.choice(5, size=len(owner), p=(0.45, 0.35, 0.15, 0.05, 0.0)),
+            rng.choice(5, size=len(owner), p=(0.03, 0.05, 0.12, 0.35, 0.45)),
+        )
+        + 1
+    )
     recent = day > end - 7
     status = np.where(recent & (rng.random(len(owner)) < 0.6), 0, rng.choice([1, 2], size=len(owner), p=(0.4, 0.6)))
     second = rng.integers(8 * 3600, 22 * 3600, size=len(owner))
     resolve_seconds = (rng.exponential(30, size=len(owner)) * 3600).astype(np.int64) + 600
     # identify the customer by CRM id, e-mail or phone (own or a contact's)
     identify = rng.choice(3, size=len(owner), p=(0.5, 0.28, 0.22))
-    per_account = np.bincount(
-        pd.Index(accounts["customer"]).get_indexer(contacts["account"]), minlength=len(accounts)
-    )
+    per_account = np.bincount(pd.Index(accounts["customer"]).get_indexer(contacts["account"]), minlength=len(accounts))
     contact_count = per_account[owner]
     contact_first = (np.cumsum(per_account) - per_account)[owner]  # contacts are grouped by account
     use_contact = (contact_count > 0) & (rng.random(len(owner)) < 0.5)

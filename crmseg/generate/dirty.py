@@ -68,9 +68,7 @@ def gen_table(qualified: str) -> str:
     return "gen_" + qualified.replace(".", "_")
 
 
-def plant(
-    con: duckdb.DuckDBPyConnection, rng: np.random.Generator, rate: float, end_date: date, counts: dict
-) -> None:
+def plant(con: duckdb.DuckDBPyConnection, rng: np.random.Generator, rate: float, end_date: date, counts: dict) -> None:
     """Plant every kind in this chunk's gen_* tables and add to `counts`."""
     if rate <= 0:
         return
@@ -125,7 +123,7 @@ def _apply(con, kind: str, name: str, column: str, rows: list[int], end_date: da
 
 
 def _mutation(kind: str, name: str, column: str, end_date: date) -> str:
-    later = f"(1 + _row % 400)"  # up to 400 days past the end of the history
+    later = "(1 + _row % 400)"  # up to 400 days past the end of the history
     end = literal(end_date.isoformat())
     if kind == "null_keys":
         return f"{column} = NULL"
@@ -140,7 +138,10 @@ def _mutation(kind: str, name: str, column: str, end_date: date) -> str:
         )
     if kind == "malformed_contacts":
         if "email" in column:
-            return f"{column} = CASE _row % 2 WHEN 0 THEN replace({column}, '@', '#') ELSE split_part({column}, '@', 1) || '@' END"
+            return (
+                f"{column} = CASE _row % 2 WHEN 0 THEN replace({column}, '@', '#') "
+                f"ELSE split_part({column}, '@', 1) || '@' END"
+            )
         if column == "tax_id":
             # one character off: the check character no longer fits
             return f"{column} = left({column}, 17) || CASE WHEN right({column}, 1) = '0' THEN '1' ELSE '0' END"
@@ -149,11 +150,17 @@ def _mutation(kind: str, name: str, column: str, end_date: date) -> str:
         return f"{column} = {literal(UNKNOWN_VALUES[column])}"
     if kind == "future_dates":
         if name == "gen_erp_sales_orders":
-            return f"order_date = DATE {end} + {later}::INTEGER, updated_at = TIMESTAMP {end} + to_days({later}::INTEGER)"
+            return (
+                f"order_date = DATE {end} + {later}::INTEGER, updated_at = TIMESTAMP {end} + to_days({later}::INTEGER)"
+            )
         if name == "gen_service_tickets":
             moved = f"strftime(TIMESTAMP {end} + to_days({later}::INTEGER) + INTERVAL 10 HOUR, '%Y-%m-%dT%H:%M:%S')"
-            return f"created_at = {moved} || right(created_at, 6), resolved_at = NULL, satisfaction_score = NULL, status = 'open', updated_at = NULL"
-        return f"created_at = TIMESTAMP {end} + to_days({later}::INTEGER), updated_at = TIMESTAMP {end} + to_days({later}::INTEGER)"
+            return (
+                f"created_at = {moved} || right(created_at, 6), resolved_at = NULL, "
+                "satisfaction_score = NULL, status = 'open', updated_at = NULL"
+            )
+        moved = f"TIMESTAMP {end} + to_days({later}::INTEGER)"
+        return f"created_at = {moved}, updated_at = {moved}"
     if kind == "negative_amounts":
         return "total_amount = -total_amount"
     if kind == "unknown_customer_orders":

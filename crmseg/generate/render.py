@@ -123,7 +123,7 @@ def render_campaigns(con: duckdb.DuckDBPyConnection, campaigns: pd.DataFrame, st
         f"""CREATE OR REPLACE TABLE gen_campaigns AS SELECT
             'CMP' || lpad((campaign + 1)::VARCHAR, 4, '0') AS campaign_id,
             year({day0} + start_day::INTEGER)::VARCHAR || ' ' || (CASE kind {theme_cases} END) AS campaign_name,
-            {pick(CAMPAIGN_TYPES, 'kind')} AS campaign_type,
+            {pick(CAMPAIGN_TYPES, "kind")} AS campaign_type,
             (CASE kind {channel_cases} END) AS channel,
             {day0} + start_day::INTEGER AS start_date,
             {day0} + end_day::INTEGER AS end_date,
@@ -154,47 +154,52 @@ def render_chunk(
         f"""CREATE OR REPLACE TABLE gen_crm_accounts AS SELECT
             'ACC' || lpad(customer::VARCHAR, 7, '0') AS account_id,
             {name} AS account_name,
-            {pick(contract.CUSTOMER_TYPES, 'ctype')} AS customer_type,
-            CASE ctype WHEN 1 THEN {pick(INDUSTRY, 'industry')}
-                       WHEN 2 THEN {pick(catalog.INSTITUTION_INDUSTRIES, 'institution_industry')} END AS industry,
-            CASE ctype WHEN 1 THEN {pick(contract.COMPANY_SIZES, 'size')}
-                       WHEN 2 THEN {pick(("large", "medium"), 'size % 2')} END AS company_size,
-            CASE ctype WHEN 1 THEN {pick(contract.OWNERSHIPS[:4], 'ownership')}
+            {pick(contract.CUSTOMER_TYPES, "ctype")} AS customer_type,
+            CASE ctype WHEN 1 THEN {pick(INDUSTRY, "industry")}
+                       WHEN 2 THEN {pick(catalog.INSTITUTION_INDUSTRIES, "institution_industry")} END AS industry,
+            CASE ctype WHEN 1 THEN {pick(contract.COMPANY_SIZES, "size")}
+                       WHEN 2 THEN {pick(("large", "medium"), "size % 2")} END AS company_size,
+            CASE ctype WHEN 1 THEN {pick(contract.OWNERSHIPS[:4], "ownership")}
                        WHEN 2 THEN 'public_institution' END AS ownership,
-            {pick(PROVINCE, 'city')} AS province,
-            {pick(CITY, 'city')} AS city,
-            CAST({pick(TIER, 'city')} AS INTEGER) AS city_tier,
+            {pick(PROVINCE, "city")} AS province,
+            {pick(CITY, "city")} AS city,
+            CAST({pick(TIER, "city")} AS INTEGER) AS city_tier,
             uscc AS tax_id,
             CASE WHEN has_email THEN {email} END AS email,
-            CASE WHEN has_phone THEN {_mobile('13', 'customer', 982451653)} END AS phone,
-            {pick(contract.LEAD_SOURCES, 'lead_source')} AS lead_source,
+            CASE WHEN has_phone THEN {_mobile("13", "customer", 982451653)} END AS phone,
+            {pick(contract.LEAD_SOURCES, "lead_source")} AS lead_source,
             CASE consent WHEN 0 THEN true WHEN 1 THEN false END AS marketing_consent,
-            {_timestamp(start, 'created_day', 'created_second')} AS created_at,
-            greatest({_timestamp(start, 'updated_day', 'created_second + 3600')},
-                     {_timestamp(start, 'created_day', 'created_second')}) AS updated_at,
+            {_timestamp(start, "created_day", "created_second")} AS created_at,
+            greatest({_timestamp(start, "updated_day", "created_second + 3600")},
+                     {_timestamp(start, "created_day", "created_second")}) AS updated_at,
             deleted AS is_deleted,
             _row, customer AS _customer
         FROM accounts_df ORDER BY _row"""
     )
 
-    contacts = chunk.contacts.assign(_row=np.arange(len(chunk.contacts)), _id=counters.contacts + np.arange(len(chunk.contacts)))
+    contacts = chunk.contacts.assign(
+        _row=np.arange(len(chunk.contacts)), _id=counters.contacts + np.arange(len(chunk.contacts))
+    )
     counters.contacts += len(contacts)
     con.register("contacts_df", contacts)
     con.execute(
         f"""CREATE OR REPLACE TABLE gen_crm_contacts AS SELECT
             'CT' || lpad(c._id::VARCHAR, 8, '0') AS contact_id,
             'ACC' || lpad(c.account::VARCHAR, 7, '0') AS account_id,
-            {_person_name('c.surname', 'c.given')} AS full_name,
-            CASE WHEN c.has_email THEN {pick(SURNAME_PINYIN, 'c.surname')} || '.' || {pick(GIVEN_PINYIN, 'c.given')}
-                || {_base36('c._id')} || '@' || {pick(BRAND_PINYIN, 'a.brand')} || {_base36('c.account')} || '.com.cn' END AS email,
-            CASE WHEN c.has_phone THEN {_mobile('15', 'c._id', 715827883)} END AS phone,
-            {_timestamp(start, 'c.created_day', '36000')} AS created_at,
-            {_timestamp(start, 'greatest(c.updated_day, c.created_day)', '39600')} AS updated_at,
+            {_person_name("c.surname", "c.given")} AS full_name,
+            CASE WHEN c.has_email THEN {pick(SURNAME_PINYIN, "c.surname")} || '.' || {pick(GIVEN_PINYIN, "c.given")}
+                || {_base36("c._id")} || '@' || {pick(BRAND_PINYIN, "a.brand")} || {_base36("c.account")}
+                || '.com.cn' END AS email,
+            CASE WHEN c.has_phone THEN {_mobile("15", "c._id", 715827883)} END AS phone,
+            {_timestamp(start, "c.created_day", "36000")} AS created_at,
+            {_timestamp(start, "greatest(c.updated_day, c.created_day)", "39600")} AS updated_at,
             c._row, c.account AS _customer
         FROM contacts_df c JOIN accounts_df a ON a.customer = c.account ORDER BY c._row"""
     )
 
-    erp = chunk.erp_customers.assign(_row=np.arange(len(chunk.erp_customers)), _id=counters.erp_customers + np.arange(len(chunk.erp_customers)))
+    erp = chunk.erp_customers.assign(
+        _row=np.arange(len(chunk.erp_customers)), _id=counters.erp_customers + np.arange(len(chunk.erp_customers))
+    )
     counters.erp_customers += len(erp)
     con.register("erp_df", erp)
     account_phone = _mobile("13", "a.customer", 982451653)
@@ -213,14 +218,15 @@ def render_chunk(
             CASE WHEN e.account THEN a_name.account_name ELSE {own_name} END AS customer_name,
             CASE WHEN e.account AND e.link IN (0, 1) THEN a_name.tax_id END AS tax_id,
             CASE WHEN e.link = 2 OR (e.link = 0 AND e.copy = 0) THEN a_name.email
-                 WHEN NOT e.account THEN 'buyer' || {_base36('e._id')} || '@' || {pick(catalog.PERSONAL_MAIL_DOMAINS, 'e._id % 6')} END AS email,
+                 WHEN NOT e.account THEN 'buyer' || {_base36("e._id")} || '@'
+                     || {pick(catalog.PERSONAL_MAIL_DOMAINS, "e._id % 6")} END AS email,
             CASE WHEN e.link = 3 AND a.has_phone THEN {styled_phone}
-                 WHEN NOT e.account THEN {_mobile('17', 'e._id', 613651349)} END AS phone,
+                 WHEN NOT e.account THEN {_mobile("17", "e._id", 613651349)} END AS phone,
             CASE WHEN e.link = 0 THEN a_name.account_id END AS crm_account_id,
-            coalesce(a_name.province, {pick(PROVINCE, 'e.city')}) AS province,
-            coalesce(a_name.city, {pick(CITY, 'e.city')}) AS city,
-            {_timestamp(start, 'e.created_day', '32400')} AS created_at,
-            {_timestamp(start, 'greatest(e.updated_day, e.created_day)', '43200')} AS updated_at,
+            coalesce(a_name.province, {pick(PROVINCE, "e.city")}) AS province,
+            coalesce(a_name.city, {pick(CITY, "e.city")}) AS city,
+            {_timestamp(start, "e.created_day", "32400")} AS created_at,
+            {_timestamp(start, "greatest(e.updated_day, e.created_day)", "43200")} AS updated_at,
             e._row, e.owner AS _customer
         FROM erp_df e
         LEFT JOIN accounts_df a ON e.account AND a.customer = e.owner
@@ -237,9 +243,9 @@ def render_chunk(
             'SO' || lpad(_id::VARCHAR, 9, '0') AS order_id,
             'C' || lpad(code::VARCHAR, 8, '0') AS customer_code,
             DATE {literal(start.isoformat())} + day::INTEGER AS order_date,
-            {pick(contract.ORDER_STATUSES, 'status')} AS status,
+            {pick(contract.ORDER_STATUSES, "status")} AS status,
             amount::DECIMAL(18, 2) AS total_amount,
-            {_timestamp(start, 'updated_day', 'updated_second')} AS updated_at,
+            {_timestamp(start, "updated_day", "updated_second")} AS updated_at,
             _row, owner AS _customer
         FROM orders_df ORDER BY _row"""
     )
@@ -252,8 +258,9 @@ def render_chunk(
         f"""CREATE OR REPLACE TABLE gen_erp_sales_order_lines AS SELECT
             'SO' || lpad(order_id::VARCHAR, 9, '0') AS order_id,
             line_no::INTEGER AS line_no,
-            upper(left({pick(PRODUCT_CATEGORY, 'category')}, 3)) || '-' || lpad(product::VARCHAR, 4, '0') AS product_code,
-            {pick(PRODUCT_CATEGORY, 'category')} AS product_category,
+            upper(left({pick(PRODUCT_CATEGORY, "category")}, 3)) || '-'
+                || lpad(product::VARCHAR, 4, '0') AS product_code,
+            {pick(PRODUCT_CATEGORY, "category")} AS product_category,
             quantity::DECIMAL(18, 2) AS quantity,
             unit_price::DECIMAL(18, 2) AS unit_price,
             discount::DECIMAL(18, 2) AS discount_amount,
@@ -262,7 +269,9 @@ def render_chunk(
         FROM lines_df ORDER BY _row"""
     )
 
-    responses = chunk.responses.assign(_row=np.arange(len(chunk.responses)), _id=counters.responses + np.arange(len(chunk.responses)))
+    responses = chunk.responses.assign(
+        _row=np.arange(len(chunk.responses)), _id=counters.responses + np.arange(len(chunk.responses))
+    )
     counters.responses += len(responses)
     # a response belongs to one of the campaigns that started shortly before it
     starts = campaigns["start_day"].to_numpy()
@@ -275,13 +284,15 @@ def render_chunk(
             'R' || lpad(_id::VARCHAR, 10, '0') AS response_id,
             'CMP' || lpad((campaign + 1)::VARCHAR, 4, '0') AS campaign_id,
             'ACC' || lpad(account::VARCHAR, 7, '0') AS account_id,
-            {pick(contract.RESPONSE_TYPES, 'kind')} AS response_type,
-            {_timestamp(start, 'day', 'second')} AS responded_at,
+            {pick(contract.RESPONSE_TYPES, "kind")} AS response_type,
+            {_timestamp(start, "day", "second")} AS responded_at,
             _row, account AS _customer
         FROM responses_df ORDER BY _row"""
     )
 
-    tickets = chunk.tickets.assign(_row=np.arange(len(chunk.tickets)), _id=counters.tickets + np.arange(len(chunk.tickets)))
+    tickets = chunk.tickets.assign(
+        _row=np.arange(len(chunk.tickets)), _id=counters.tickets + np.arange(len(chunk.tickets))
+    )
     counters.tickets += len(tickets)
     con.register("tickets_df", tickets)
     created = _timestamp(start, "t.day", "t.second")
@@ -302,10 +313,10 @@ def render_chunk(
                  THEN t.account_id END AS crm_account_id,
             CASE WHEN t.identify = 1 THEN coalesce(t.contact_email, t.account_email) END AS customer_email,
             CASE WHEN t.identify = 2 THEN coalesce(t.contact_phone, t.account_phone) END AS customer_phone,
-            {pick(contract.TICKET_CHANNELS, 't.channel')} AS channel,
-            {pick(contract.TICKET_TYPES, 't.kind')} AS ticket_type,
-            {pick(contract.TICKET_PRIORITIES, 't.priority')} AS priority,
-            {pick(contract.TICKET_STATUSES, 't.status')} AS status,
+            {pick(contract.TICKET_CHANNELS, "t.channel")} AS channel,
+            {pick(contract.TICKET_TYPES, "t.kind")} AS ticket_type,
+            {pick(contract.TICKET_PRIORITIES, "t.priority")} AS priority,
+            {pick(contract.TICKET_STATUSES, "t.status")} AS status,
             {_iso_with_offset(created)} AS created_at,
             CASE WHEN t.status > 0 THEN {_iso_with_offset(resolved)} END AS resolved_at,
             CASE WHEN t.rated THEN t.score END AS satisfaction_score,

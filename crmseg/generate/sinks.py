@@ -68,7 +68,9 @@ class DatabaseSink:
         if self.backend == "sqlite":
             con.execute(f"ATTACH {literal(self.url.database)} AS {self.catalog} (TYPE sqlite)")
         elif self.backend == "postgresql":
-            con.execute(f"ATTACH {literal(_libpq_or_mysql_dsn('postgres', self.url))} AS {self.catalog} (TYPE postgres)")
+            con.execute(
+                f"ATTACH {literal(_libpq_or_mysql_dsn('postgres', self.url))} AS {self.catalog} (TYPE postgres)"
+            )
 
     def append(self, con: duckdb.DuckDBPyConnection, table: contract.Table, rendered: str) -> None:
         columns = ", ".join(table.column_names)

@@ -1,0 +1,290 @@
+"""The `crmseg` command: generate demo sources, run the pipeline, backfill, demo, open the UI.
+
+Runs go through Dagster (`execute_in_process`) on the persistent instance in
+`$DAGSTER_HOME` (default `$CRMSEG_DATA_DIR/dagster`), so every run the CLI
+starts shows in `make dev`. An expected failure prints one line naming what
+failed and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from crmseg.errors import CrmsegError
+from crmseg.settings import Settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DAGSTER_YAML = """\
+# Written by crmseg: run, event and schedule storage in SQLite beside this file.
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    success: bool
+    seconds: float
+    failure: str | None = None
+    materialized: dict[str, dict] = field(default_factory=dict)  # asset key -> metadata values
+
+
+def dagster_instance(settings: Settings) -> dg.DagsterInstance:
+    """The instance the UI shows: `$DAGSTER_HOME`, or the data dir's own."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return dg.DagsterInstance.get()
+
+
+def parse_vars(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CrmsegError(f"--vars is not valid JSON: {exc.msg} at character {exc.pos}") from None
+    if not isinstance(value, dict):
+        raise CrmsegError("--vars must be a JSON object, e.g. '{\"rfm_window_days\": 180}'")
+    return value
+
+
+def check_partition(settings: Settings, day: date, what: str) -> str:
+    first = date.fromisoformat(settings.start_date)
+    last = settings.yesterday()
+    if not first <= day <= last:
+        raise CrmsegError(
+            f"{what} {day} is outside the partitions {first} .. {last} "
+            f"(CRMSEG_START_DATE to yesterday in {settings.timezone})"
+        )
+    return day.isoformat()
+
+
+def execute(
+    settings: Settings,
+    *,
+    as_of: date | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    dbt_vars: dict | None = None,
+    full_refresh: bool = False,
+    verbose: bool = False,
+) -> RunOutcome:
+    """One run of `nightly_segmentation`: one as-of date, or a range of dates as a single run."""
+    from assets.extract import extract_assets
+    from orchestration.definitions import JOB_NAME, build_definitions
+
+    job = build_definitions(settings).resolve_job_def(JOB_NAME)
+    if start is not None and end is not None:
+        if start > end:
+            raise CrmsegError(f"backfill --start {start} is after --end {end}")
+        first, last = check_partition(settings, start, "--start"), check_partition(settings, end, "--end")
+    else:
+        first = last = check_partition(settings, as_of or settings.yesterday(), "--as-of")
+    tags = {"crmseg/launched_by": "cli", "crmseg/as_of_dates": f"{first}..{last}"}
+    partition_key = None
+    if job.partitions_def is None:
+        pass  # no partitioned asset in the job yet: the dates travel in the tag alone
+    elif first == last:
+        partition_key = first
+    else:  # a range of partitions as one run
+        tags["dagster/asset_partition_range_start"] = first
+        tags["dagster/asset_partition_range_end"] = last
+    if dbt_vars:
+        tags["crmseg/dbt_vars"] = json.dumps(dbt_vars, sort_keys=True)
+    run_config: dict = {
+        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
+    }
+    if full_refresh:
+        run_config["ops"] = {asset.op.name: {"config": {"full_refresh": True}} for asset in extract_assets}
+    started = time.monotonic()
+    result = job.execute_in_process(
+        run_config=run_config,
+        instance=dagster_instance(settings),
+        partition_key=partition_key,
+        tags=tags,
+        raise_on_error=False,
+    )
+    outcome = RunOutcome(result.run_id, result.success, time.monotonic() - started)
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        outcome.materialized[materialization.asset_key.to_user_string()] = {
+            name: getattr(value, "value", value) for name, value in materialization.metadata.items()
+        }
+    if not result.success:
+        outcome.failure = first_failure(result)
+    return outcome
+
+
+def first_failure(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        if data.user_failure_data and data.user_failure_data.description:
+            return data.user_failure_data.description
+        if data.error:
+            error = data.error
+            while error.cause:  # Dagster wraps the step's own exception: report that one
+                error = error.cause
+            return f"step {event.step_key}: {error.message.strip().splitlines()[0]}"
+    return "the run failed before any step (see the run in `make dev`)"
+
+
+def print_outcome(outcome: RunOutcome, what: str) -> None:
+    status = "succeeded" if outcome.success else "FAILED"
+    print(f"{what} {status} in {outcome.seconds:.1f}s (run {outcome.run_id})")
+    for key, metadata in sorted(outcome.materialized.items()):
+        rows = metadata.get("dagster/row_count")
+        detail = f"{rows:>10,} rows" if rows is not None else ""
+        if "rows_extracted" in metadata:
+            detail += f"  ({metadata['mode']} load, {metadata['rows_extracted']:,} extracted)"
+        print(f"  {key:<32} {detail}")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from crmseg.generate import GenerateOptions, generate
+
+    options = GenerateOptions(
+        out=Path(args.out),
+        customers=args.customers,
+        seed=args.seed,
+        end_date=args.end_date or settings.yesterday(),
+        crm_url=args.crm_url,
+        erp_url=args.erp_url,
+        dirty_rate=args.dirty_rate,
+        timezone=settings.timezone,
+    )
+    manifest = generate(options)
+    total = sum(manifest["rows"].values())
+    print(f"generated {args.customers:,} customers, {total:,} rows in {manifest['seconds']:.1f}s into {args.out}")
+    for name, rows in manifest["rows"].items():
+        print(f"  {name:<28} {rows:>12,}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    outcome = execute(
+        settings,
+        as_of=args.as_of,
+        dbt_vars=parse_vars(args.vars),
+        full_refresh=args.full_refresh,
+        verbose=args.verbose,
+    )
+    return report(outcome, f"run for {args.as_of or settings.yesterday()}")
+
+
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    outcome = execute(settings, start=args.start, end=args.end, dbt_vars=parse_vars(args.vars), verbose=args.verbose)
+    return report(outcome, f"backfill {args.start} .. {args.end}")
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from crmseg.generate import GenerateOptions, generate
+
+    sources = settings.sources_dir
+    if (sources / "manifest.json").exists():
+        print(f"demo sources: {sources} (already there; delete the folder to generate afresh)")
+    else:
+        manifest = generate(GenerateOptions(out=sources, end_date=settings.yesterday(), timezone=settings.timezone))
+        print(
+            f"demo sources: generated {manifest['options']['customers']:,} customers, "
+            f"{sum(manifest['rows'].values()):,} rows in {manifest['seconds']:.1f}s into {sources}"
+        )
+    outcome = execute(settings, verbose=args.verbose)
+    code = report(outcome, f"pipeline run for {settings.yesterday()}")
+    if code == 0:
+        print(f"warehouse: {settings.warehouse_path}")
+        print("next: `make dev` opens the Dagster UI with this run; `make test` runs the tests")
+    return code
+
+
+def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    dagster_instance(settings)  # the same instance the CLI's runs are recorded in
+    os.chdir(PROJECT_DIR)
+    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml", *args.dagster_args]
+    print(f"Dagster UI on the instance in {os.environ['DAGSTER_HOME']}")
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
+def report(outcome: RunOutcome, what: str) -> int:
+    print_outcome(outcome, what)
+    if outcome.success:
+        return 0
+    print(f"error: {outcome.failure}", file=sys.stderr)
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="crmseg",
+        description="Customer segmentation from CRM, ERP and service data. Settings come from CRMSEG_* variables.",
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="write demo sources for a realistic company")
+    generate.add_argument("--out", required=True, help="folder for crm.sqlite, erp.sqlite and service/")
+    generate.add_argument("--customers", type=int, default=2000, help="CRM accounts to create (default 2000)")
+    generate.add_argument("--seed", type=int, default=42, help="the same seed gives the same data (default 42)")
+    generate.add_argument("--end-date", type=_date, help="last day of history (default yesterday)")
+    generate.add_argument("--crm-url", help="write the CRM tables into this database URL instead of crm.sqlite")
+    generate.add_argument("--erp-url", help="write the ERP tables into this database URL instead of erp.sqlite")
+    generate.add_argument(
+        "--dirty-rate", type=float, default=0.01, help="share of rows given each kind of dirt (default 0.01)"
+    )
+    generate.set_defaults(handler=cmd_generate)
+
+    run = commands.add_parser("run", help="one run of the whole pipeline for one as-of date")
+    run.add_argument("--as-of", type=_date, help="as-of date (default yesterday in CRMSEG_TIMEZONE)")
+    run.add_argument("--vars", help="dbt vars as JSON, exactly as `dbt --vars`")
+    run.add_argument("--full-refresh", action="store_true", help="reload every source table whole")
+    run.set_defaults(handler=cmd_run)
+
+    backfill = commands.add_parser("backfill", help="every as-of date in a range, as one run")
+    backfill.add_argument("--start", type=_date, required=True, help="first as-of date")
+    backfill.add_argument("--end", type=_date, required=True, help="last as-of date")
+    backfill.add_argument("--vars", help="dbt vars as JSON, exactly as `dbt --vars`")
+    backfill.set_defaults(handler=cmd_backfill)
+
+    demo = commands.add_parser("demo", help="generate the demo sources if absent, run once, print a summary")
+    demo.set_defaults(handler=cmd_demo)
+
+    dev = commands.add_parser("dev", help="the Dagster UI on the instance the CLI writes to")
+    dev.add_argument("dagster_args", nargs=argparse.REMAINDER, help="passed on to `dagster dev`")
+    dev.set_defaults(handler=cmd_dev)
+
+    for command in (run, backfill, demo):
+        command.add_argument("--verbose", action="store_true", help="show Dagster's log while running")
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.handler(args, settings)
+    except CrmsegError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The one Dagster `Definitions` of crmseg: assets, resources, partitions, job and schedule.
+
+`dagster dev -w workspace.yaml` loads `defs`; the CLI builds the same
+definitions from the same settings, so its runs land in the instance the UI
+shows. The environment is read when the definitions are built, not at import.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from assets.extract import extract_assets
+from crmseg.contract import SOURCES
+from crmseg.settings import Settings
+from orchestration.resources import SourceResource, WarehouseResource
+
+JOB_NAME = "nightly_segmentation"
+SCHEDULE_NAME = "nightly_segmentation_schedule"
+SOURCE_URL_VARS = {"crm": "CRMSEG_CRM_URL", "erp": "CRMSEG_ERP_URL", "service": "CRMSEG_SERVICE_URL"}
+
+
+def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    """One partition per as-of date, in the business's time zone."""
+    return dg.DailyPartitionsDefinition(start_date=settings.start_date, timezone=settings.timezone)
+
+
+def source_resource(settings: Settings, source: str) -> SourceResource:
+    # A URL set in the environment may hold a password: pass it as an EnvVar so
+    # it is resolved at run time and never shown in the UI or stored in a run.
+    variable = SOURCE_URL_VARS[source]
+    url = dg.EnvVar(variable) if os.environ.get(variable) else settings.source_url(source)
+    return SourceResource(name=source, url=url)
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions = daily_partitions(settings)
+    job = dg.define_asset_job(
+        JOB_NAME,
+        selection=dg.AssetSelection.all(),
+        partitions_def=partitions,
+        # Every step writes the one DuckDB warehouse, which allows one writing
+        # process: steps run one after another in the run's own process.
+        executor_def=dg.in_process_executor,
+        description="Extract the sources, check them, build the segments for the as-of date and publish them.",
+    )
+    schedule = dg.build_schedule_from_partitioned_job(
+        job,
+        name=SCHEDULE_NAME,
+        hour_of_day=2,
+        minute_of_hour=0,
+        description="Every night at 02:00 in CRMSEG_TIMEZONE, for the day before.",
+    )
+    return dg.Definitions(
+        assets=[*extract_assets],
+        jobs=[job],
+        schedules=[schedule],
+        resources={
+            "warehouse": WarehouseResource(path=str(settings.warehouse_path), timezone=settings.timezone),
+            **{f"{source}_source": source_resource(settings, source) for source in SOURCES},
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

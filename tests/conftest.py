@@ -1,0 +1,109 @@
+"""Shared fixtures: generated sources, fresh databases on the real servers, warehouse fingerprints.
+
+PostgreSQL and MariaDB tests use the servers on localhost. Outside CI a test
+whose server is down skips with the reason; in CI (CI=true) it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from crmseg import contract, duck
+from crmseg.generate import GenerateOptions, generate
+
+POSTGRES_ADMIN_URL = os.environ.get("CRMSEG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MARIADB_ADMIN_URL = os.environ.get("CRMSEG_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+END_DATE = date(2026, 6, 30)
+
+
+def _server_or_skip(url: str, what: str) -> sa.Engine:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is not reachable in CI: {exc}")
+        pytest.skip(f"{what} is not reachable: {str(exc).splitlines()[0]}")
+    return engine
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    engine = _server_or_skip(POSTGRES_ADMIN_URL, "PostgreSQL on 127.0.0.1:5432")
+    name = f"crmseg_test_{uuid.uuid4().hex[:10]}"
+    with engine.connect() as con:
+        con.execute(sa.text(f"CREATE DATABASE {name}"))
+    yield sa.make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql", database=name).render_as_string(False)
+    with engine.connect() as con:
+        con.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
+    engine.dispose()
+
+
+@pytest.fixture
+def mariadb_url():
+    """A fresh, empty MariaDB database, dropped afterwards."""
+    engine = _server_or_skip(MARIADB_ADMIN_URL, "MariaDB on 127.0.0.1:3306")
+    name = f"crmseg_test_{uuid.uuid4().hex[:10]}"
+    with engine.connect() as con:
+        con.execute(sa.text(f"CREATE DATABASE {name}"))
+    yield sa.make_url(MARIADB_ADMIN_URL).set(drivername="mysql", database=name).render_as_string(False)
+    with engine.connect() as con:
+        con.execute(sa.text(f"DROP DATABASE {name}"))
+    engine.dispose()
+
+
+def make_sources(out: Path, customers: int = 300, seed: int = 7, dirty_rate: float = 0.01, **urls) -> dict:
+    return generate(
+        GenerateOptions(out=out, customers=customers, seed=seed, end_date=END_DATE, dirty_rate=dirty_rate, **urls)
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_sources(tmp_path_factory) -> Path:
+    """Embedded demo sources (SQLite + JSON Lines), generated once; tests copy before changing them."""
+    out = tmp_path_factory.mktemp("sources")
+    make_sources(out)
+    return out
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, demo_sources):
+    """Settings pointing at a fresh data dir and a private copy of the demo sources."""
+    import shutil
+
+    sources = tmp_path / "sources"
+    shutil.copytree(demo_sources, sources)
+    monkeypatch.setenv("CRMSEG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CRMSEG_CRM_URL", f"sqlite:///{sources / 'crm.sqlite'}")
+    monkeypatch.setenv("CRMSEG_ERP_URL", f"sqlite:///{sources / 'erp.sqlite'}")
+    monkeypatch.setenv("CRMSEG_SERVICE_URL", str(sources / "service"))
+    monkeypatch.setenv("CRMSEG_START_DATE", "2026-01-01")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    return sources
+
+
+def fingerprint(warehouse: Path) -> dict[str, tuple]:
+    """Row count and an order-free content hash of every table in the warehouse."""
+    if not warehouse.exists():
+        return {}
+    with duck.connect(warehouse, read_only=True) as con:
+        names = con.execute(
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
+        ).fetchall()
+        return {n: con.execute(f"SELECT count(*), sum(hash(t)) FROM {n} AS t").fetchone() for (n,) in names}
+
+
+def raw_counts(warehouse: Path) -> dict[str, int]:
+    with duck.connect(warehouse, read_only=True) as con:
+        return {
+            t.qualified: con.execute(f"SELECT count(*) FROM raw_{t.source}.{t.name}").fetchone()[0]
+            for t in contract.TABLES
+        }

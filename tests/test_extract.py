@@ -1,0 +1,221 @@
+"""Extraction from SQLite, from files and from the real PostgreSQL and MariaDB: full, incremental, idempotent."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from crmseg import contract, duck
+from crmseg.generate.sinks import engine_url
+from crmseg.landing import LandingResult, land_table
+from crmseg.sources import SourceLocation
+from tests.conftest import make_sources, raw_counts
+
+NEW_ORDER = (
+    "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) "
+    "VALUES ('SO-TEST-1', '{customer}', '2026-07-01', 'completed', 1234.50, '2026-07-01 10:00:00')"
+)
+NEW_LINES = (
+    "INSERT INTO sales_order_lines (order_id, line_no, product_code, product_category, quantity, unit_price, "
+    "discount_amount, line_amount) VALUES ('SO-TEST-1', 1, 'P-1', 'software', 1, 1000.00, 0.00, 1000.00), "
+    "('SO-TEST-1', 2, 'P-2', 'service', 1, 234.50, 0.00, 234.50)"
+)
+CHANGED_ORDER = (
+    "UPDATE sales_orders SET status = 'returned', updated_at = '2026-07-01 11:00:00' WHERE order_id = '{order}'"
+)
+
+
+@dataclass
+class Backend:
+    urls: dict[str, str]
+    erp: ErpWriter
+
+
+class ErpWriter:
+    """Changes ERP tables the way the source system itself would."""
+
+    def __init__(self, url: str):
+        self.engine = sa.create_engine(engine_url(url))
+
+    def execute(self, table: str, statement: str) -> None:
+        with self.engine.begin() as con:
+            con.execute(sa.text(statement))
+
+
+class FileErpWriter:
+    """The file source's "system" rewrites the table's files; a folder table gets a new part file."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def execute(self, table: str, statement: str) -> None:
+        path = self.directory / f"{table}.csv"
+        with duck.connect() as con:
+            if path.exists():
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{path}', all_varchar = true)")
+                con.execute(statement)
+                con.execute(f"COPY {table} TO '{path}' (HEADER)")
+            else:  # a folder of parts: the new rows arrive as one more file
+                folder = self.directory / table
+                con.execute(
+                    f"CREATE TABLE {table} AS SELECT * FROM read_csv('{folder}/*.csv', all_varchar = true) LIMIT 0"
+                )
+                con.execute(statement)
+                con.execute(f"COPY {table} TO '{folder}/part-new.csv' (HEADER)")
+
+
+def embedded(tmp_path: Path) -> Backend:
+    make_sources(tmp_path, dirty_rate=0)
+    urls = {"crm": f"sqlite:///{tmp_path}/crm.sqlite", "erp": f"sqlite:///{tmp_path}/erp.sqlite"}
+    return Backend({**urls, "service": str(tmp_path / "service")}, ErpWriter(urls["erp"]))
+
+
+def files(tmp_path: Path) -> Backend:
+    """Every table as a file or a folder of files, in each of the three formats."""
+    generated = tmp_path / "generated"
+    make_sources(generated, dirty_rate=0)
+    layout = {
+        "crm.accounts": "csv",
+        "crm.contacts": "parquet",
+        "crm.campaigns": "jsonl",
+        "crm.campaign_responses": "parquet-folder",
+        "erp.customers": "parquet",
+        "erp.sales_orders": "csv",
+        "erp.sales_order_lines": "csv-folder",
+    }
+    with duck.connect() as con:
+        for qualified, form in layout.items():
+            table = contract.table(qualified)
+            target = tmp_path / table.source
+            target.mkdir(exist_ok=True)
+            relation = f"sqlite_scan('{generated}/{table.source}.sqlite', '{table.name}')"
+            if form.endswith("folder"):
+                fmt = form.split("-")[0]
+                (target / table.name).mkdir()
+                for part in range(2):
+                    con.execute(
+                        f"COPY (SELECT * FROM {relation} WHERE hash({table.key[0]}) % 2 = {part}) "
+                        f"TO '{target}/{table.name}/part-{part}.{fmt}' "
+                        f"({'HEADER' if fmt == 'csv' else 'FORMAT parquet'})"
+                    )
+            else:
+                options = {"csv": "HEADER", "parquet": "FORMAT parquet", "jsonl": "FORMAT json"}[form]
+                con.execute(f"COPY (SELECT * FROM {relation}) TO '{target}/{table.name}.{form}' ({options})")
+    shutil.copytree(generated / "service", tmp_path / "service")
+    urls = {source: str(tmp_path / source) for source in contract.SOURCES}
+    return Backend(urls, FileErpWriter(tmp_path / "erp"))
+
+
+def production(tmp_path: Path, postgres_url: str, mariadb_url: str) -> Backend:
+    make_sources(tmp_path, dirty_rate=0, crm_url=postgres_url, erp_url=mariadb_url)
+    urls = {"crm": postgres_url, "erp": mariadb_url, "service": str(tmp_path / "service")}
+    return Backend(urls, ErpWriter(mariadb_url))
+
+
+@pytest.fixture(params=["embedded", "files", "production"])
+def backend(request, tmp_path) -> Backend:
+    if request.param == "production":
+        return production(tmp_path, request.getfixturevalue("postgres_url"), request.getfixturevalue("mariadb_url"))
+    return {"embedded": embedded, "files": files}[request.param](tmp_path)
+
+
+def land_all(warehouse: Path, backend: Backend, **options) -> dict[str, LandingResult]:
+    return {
+        table.qualified: land_table(
+            warehouse,
+            SourceLocation.parse(table.source, backend.urls[table.source]),
+            table,
+            load_id=f"test-{len(options)}",
+            timezone="Asia/Shanghai",
+            **options,
+        )
+        for table in contract.TABLES
+    }
+
+
+def contents(warehouse: Path, qualified: str) -> set[tuple]:
+    """The landed rows without their load metadata, as text, for comparing loads."""
+    table = contract.table(qualified)
+    columns = ", ".join(f"CAST({c} AS VARCHAR)" for c in table.column_names)
+    with duck.connect(warehouse, read_only=True) as con:
+        return set(con.execute(f"SELECT {columns} FROM raw_{table.source}.{table.name}").fetchall())
+
+
+def rows_at_mark(warehouse: Path, result: LandingResult) -> int:
+    table = contract.table(result.table)
+    stamp = f"TRY_CAST({table.incremental_column} AS TIMESTAMPTZ)"
+    if table.incremental_fallback:
+        stamp = f"coalesce({stamp}, TRY_CAST({table.incremental_fallback} AS TIMESTAMPTZ))"
+    with duck.connect(warehouse, read_only=True, timezone="Asia/Shanghai") as con:
+        return con.execute(
+            f"SELECT count(*) FROM {result.raw_table} WHERE {stamp} = ?", [result.high_water_mark]
+        ).fetchone()[0]
+
+
+def test_full_then_incremental_then_nothing(tmp_path, backend):
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = land_all(warehouse, backend)
+    manifest_rows = {q: r.rows_extracted for q, r in first.items()}
+    assert all(r.mode == "full" for r in first.values())
+    assert raw_counts(warehouse) == manifest_rows
+    assert min(manifest_rows.values()) > 0
+    with duck.connect(warehouse, read_only=True) as con:
+        load_ids = con.execute("SELECT DISTINCT _load_id FROM raw_erp.sales_orders").fetchall()
+        assert load_ids == [("test-0",)]
+        customer, order = con.execute(
+            "SELECT customer_code, order_id FROM raw_erp.sales_orders "
+            "WHERE status = 'completed' ORDER BY order_id LIMIT 1"
+        ).fetchone()
+    orders_before = contents(warehouse, "erp.sales_orders")
+    accounts_before = contents(warehouse, "crm.accounts")
+
+    backend.erp.execute("sales_orders", NEW_ORDER.format(customer=customer))
+    backend.erp.execute("sales_orders", CHANGED_ORDER.format(order=order))
+    backend.erp.execute("sales_order_lines", NEW_LINES)
+    second = land_all(warehouse, backend, overlap=timedelta(0))
+
+    assert second["erp.sales_orders"].mode == "incremental"
+    # the new order and the changed one, and the rows stamped exactly at the old mark (read with >=)
+    assert second["erp.sales_orders"].rows_extracted == 2 + rows_at_mark(warehouse, first["erp.sales_orders"])
+    assert second["erp.sales_order_lines"].rows_extracted >= 2  # the lines of those two orders
+    orders_after = contents(warehouse, "erp.sales_orders")
+    assert len(orders_after) == len(orders_before) + 1
+    changed = {row for row in orders_after - orders_before}
+    assert {(row[0], row[3]) for row in changed} == {("SO-TEST-1", "completed"), (order, "returned")}
+    assert raw_counts(warehouse)["erp.sales_order_lines"] == manifest_rows["erp.sales_order_lines"] + 2
+    assert contents(warehouse, "crm.accounts") == accounts_before
+    for qualified in ("crm.accounts", "crm.contacts", "crm.campaign_responses", "erp.customers", "service.tickets"):
+        assert second[qualified].rows_extracted == rows_at_mark(warehouse, first[qualified]), qualified
+
+    # a re-run with no change in the sources, with the default overlap: same rows, none added
+    snapshot = {q: contents(warehouse, q) for q in first}
+    third = land_all(warehouse, backend)
+    assert {q: contents(warehouse, q) for q in first} == snapshot
+    assert raw_counts(warehouse) == {q: r.rows_in_raw for q, r in second.items()}
+    assert all(r.rows_in_raw == second[q].rows_in_raw for q, r in third.items())
+
+
+def test_full_refresh_reloads_everything(tmp_path):
+    backend = embedded(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = land_all(warehouse, backend)
+    again = land_all(warehouse, backend, full_refresh=True)
+    assert all(r.mode == "full" for r in again.values())
+    assert {q: r.rows_extracted for q, r in again.items()} == {q: r.rows_extracted for q, r in first.items()}
+
+
+def test_empty_file_and_empty_folder_are_empty_tables(tmp_path):
+    backend = files(tmp_path)
+    (tmp_path / "crm" / "contacts.parquet").unlink()
+    (tmp_path / "crm" / "contacts.csv").write_text("")
+    shutil.rmtree(tmp_path / "erp" / "sales_order_lines")
+    (tmp_path / "erp" / "sales_order_lines").mkdir()
+    results = land_all(tmp_path / "warehouse.duckdb", backend)
+    assert results["crm.contacts"].rows_in_raw == 0
+    assert results["erp.sales_order_lines"].rows_in_raw == 0
+    assert results["crm.accounts"].rows_in_raw > 0
