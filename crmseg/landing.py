@@ -125,7 +125,7 @@ class _Landing:
         if not relation:
             source_sql = f"{select} WHERE false"
         elif self.mode == "full":
-            source_sql = f"{select} FROM {relation}"
+            source_sql = f"{select} FROM {self.location.bulk_relation(con, table.name, relation)}"
         elif table.parent:
             source_sql = f"{select} FROM {self._children_of_changed_parents(relation)}"
         else:
@@ -225,9 +225,20 @@ class _Landing:
         parent, _, relation, columns = self._parent()
         if not relation or parent.incremental_column not in columns:
             return None
-        actual = quote(columns[parent.incremental_column][0])
+        actual, type_ = columns[parent.incremental_column]
+        if self.location.kind in ("postgres", "mysql") and type_ in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+            # the database finds its own maximum: one value crosses the network, not the column
+            ident = self.location.native_identifier
+            schema, name = self.location.find_table(self.con, parent.name)
+            now = self.con.execute("SELECT current_timestamp").fetchone()[0]
+            bound = now.isoformat() if type_ != "TIMESTAMP" else self._local(now).isoformat(sep=" ")
+            native = self.location.native_query(
+                f"SELECT max({ident(actual)}) AS mark FROM {ident(schema)}.{ident(name)} "
+                f"WHERE {ident(actual)} <= {literal(bound)}"
+            )
+            return self.con.execute(f"SELECT CAST(mark AS TIMESTAMPTZ) FROM {native}").fetchone()[0]
         return self.con.execute(
-            f"SELECT max(TRY_CAST({actual} AS TIMESTAMPTZ)) FILTER (TRY_CAST({actual} AS TIMESTAMPTZ) "
+            f"SELECT max(TRY_CAST({quote(actual)} AS TIMESTAMPTZ)) FILTER (TRY_CAST({quote(actual)} AS TIMESTAMPTZ) "
             f"<= current_timestamp) FROM {relation}"
         ).fetchone()[0]
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from crmseg.duck import literal, quote
 from crmseg.errors import SourceError
 
+BULK_BATCH_ROWS = 100_000
 FILE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl"}
 DATABASE_KINDS = {
     "sqlite": "sqlite",
@@ -101,11 +102,13 @@ class SourceLocation:
 
     def find_table(self, con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, str]:
         """(schema, table) of an attached database's table."""
+        # A MySQL server shows every database it holds as a schema: only the URL's own counts.
+        schema = make_url(self.location).database if self.kind == "mysql" else None
         row = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() "
-            "WHERE database_name = ? AND lower(table_name) = ? "
+            "WHERE database_name = ? AND lower(table_name) = ? AND schema_name = coalesce(?, schema_name) "
             "ORDER BY schema_name = 'public' DESC, schema_name = 'main' DESC LIMIT 1",
-            [self.catalog, table],
+            [self.catalog, table, schema],
         ).fetchone()
         if row is None:
             raise SourceError(self.source, table, f"table not found in {self.describe()}")
@@ -120,6 +123,33 @@ class SourceLocation:
         if self.kind == "mysql":
             return "`" + name.replace("`", "``") + "`"
         return quote(name)
+
+    def bulk_relation(self, con: duckdb.DuckDBPyConnection, table: str, relation: str) -> str:
+        """The relation to read a whole table from, by the fastest path there is.
+
+        DuckDB's MySQL scanner converts row by row at about a third of the
+        rate the MariaDB client exports; connectorx streams the same rows as
+        Arrow batches at twice the scanner's rate, in bounded memory. Other
+        kinds read best as they are.
+        """
+        if self.kind != "mysql":
+            return relation
+        import connectorx
+
+        schema, name = self.find_table(con, table)
+        url = make_url(self.location).set(drivername="mysql", database=schema)
+        try:
+            batches = connectorx.read_sql(
+                url.render_as_string(hide_password=False),
+                f"SELECT * FROM {self.native_identifier(name)}",
+                return_type="arrow_stream",
+                batch_size=BULK_BATCH_ROWS,
+            )
+        except Exception as exc:  # connectorx raises its own untyped errors
+            raise SourceError(self.source, table, f"cannot read: {exc}") from None
+        view = f"_bulk_{self.source}_{table}"
+        con.register(view, batches)
+        return view
 
     def columns(self, con: duckdb.DuckDBPyConnection, table: str, relation: str) -> dict[str, tuple[str, str]]:
         """lower-case name -> (name as the source spells it, DuckDB type)."""

@@ -219,3 +219,28 @@ def test_empty_file_and_empty_folder_are_empty_tables(tmp_path):
     assert results["crm.contacts"].rows_in_raw == 0
     assert results["erp.sales_order_lines"].rows_in_raw == 0
     assert results["crm.accounts"].rows_in_raw > 0
+
+
+def test_mysql_reads_its_own_database_only(tmp_path, mariadb_url):
+    """Regression: a MySQL server shows all its databases, and a same-named table in another one was read."""
+    manifest = make_sources(tmp_path, customers=100, dirty_rate=0, erp_url=mariadb_url)
+    decoy = "crmseg_aaa_decoy"
+    admin = ErpWriter(mariadb_url)
+    admin.execute("", f"CREATE DATABASE IF NOT EXISTS {decoy}")
+    try:
+        admin.execute("", f"CREATE TABLE {decoy}.sales_orders AS SELECT * FROM sales_orders LIMIT 1")
+        admin.execute("", f"UPDATE {decoy}.sales_orders SET order_id = 'DECOY'")
+        for full_refresh in (True, False):  # the bulk path and the scanner path
+            table = contract.table("erp.sales_orders")
+            result = land_table(
+                tmp_path / "warehouse.duckdb",
+                SourceLocation.parse("erp", mariadb_url),
+                table,
+                load_id="test",
+                timezone="Asia/Shanghai",
+                full_refresh=full_refresh,
+            )
+            assert result.rows_in_raw == manifest["rows"]["erp.sales_orders"]
+            assert not any(row[0] == "DECOY" for row in contents(tmp_path / "warehouse.duckdb", "erp.sales_orders"))
+    finally:
+        admin.execute("", f"DROP DATABASE {decoy}")

@@ -102,10 +102,14 @@ def _pick(con, rng, name: str, column: str, count: int, used: set[int]) -> list[
     if column == "total_amount":
         must_have += " AND total_amount > 0"
     rows = con.execute(f"SELECT _row FROM {name} WHERE _customer >= {len(PLANTED)}{must_have}").fetchnumpy()["_row"]
-    candidates = np.setdiff1d(np.asarray(rows, dtype=np.int64), np.fromiter(used, dtype=np.int64))
-    if len(candidates) == 0:
-        return []
-    return sorted(rng.choice(candidates, size=min(count, len(candidates)), replace=False).tolist())
+    chosen: list[int] = []
+    for position in rng.permutation(len(rows)):  # random order; skip rows another kind took
+        row = int(rows[position])
+        if row not in used:
+            chosen.append(row)
+            if len(chosen) == count:
+                break
+    return sorted(chosen)
 
 
 def _apply(con, kind: str, name: str, column: str, rows: list[int], end_date: date) -> list[int]:

@@ -228,9 +228,10 @@ def render_chunk(
             {_timestamp(start, "e.created_day", "32400")} AS created_at,
             {_timestamp(start, "greatest(e.updated_day, e.created_day)", "43200")} AS updated_at,
             e._row, e.owner AS _customer
-        FROM erp_df e
-        LEFT JOIN accounts_df a ON e.account AND a.customer = e.owner
-        LEFT JOIN gen_crm_accounts a_name ON e.account AND a_name._customer = e.owner
+        -- a plain equality (null for customers without an account) keeps these hash joins
+        FROM (SELECT *, CASE WHEN account THEN owner END AS account_owner FROM erp_df) e
+        LEFT JOIN accounts_df a ON a.customer = e.account_owner
+        LEFT JOIN gen_crm_accounts a_name ON a_name._customer = e.account_owner
         ORDER BY e._row"""
     )
 
