@@ -9,6 +9,8 @@ failed and exits 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -21,6 +23,7 @@ import dagster as dg
 
 from crmseg.errors import CrmsegError
 from crmseg.settings import Settings
+from crmseg.summary import segment_summary
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = """\
@@ -84,7 +87,7 @@ def execute(
 ) -> RunOutcome:
     """One run of `nightly_segmentation`: one as-of date, or a range of dates as a single run."""
     from assets.extract import extract_assets
-    from orchestration.definitions import JOB_NAME, build_definitions
+    from orchestration.definitions import DBT_OP, JOB_NAME, build_definitions
 
     job = build_definitions(settings).resolve_job_def(JOB_NAME)
     if start is not None and end is not None:
@@ -94,29 +97,30 @@ def execute(
     else:
         first = last = check_partition(settings, as_of or settings.yesterday(), "--as-of")
     tags = {"crmseg/launched_by": "cli", "crmseg/as_of_dates": f"{first}..{last}"}
+    if dbt_vars:
+        tags["crmseg/dbt_vars"] = json.dumps(dbt_vars, sort_keys=True)
     partition_key = None
-    if job.partitions_def is None:
-        pass  # no partitioned asset in the job yet: the dates travel in the tag alone
-    elif first == last:
+    if first == last:
         partition_key = first
     else:  # a range of partitions as one run
         tags["dagster/asset_partition_range_start"] = first
         tags["dagster/asset_partition_range_end"] = last
-    if dbt_vars:
-        tags["crmseg/dbt_vars"] = json.dumps(dbt_vars, sort_keys=True)
     run_config: dict = {
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
+        "ops": {DBT_OP: {"config": {"vars": json.dumps(dbt_vars or {}, sort_keys=True)}}},
     }
     if full_refresh:
-        run_config["ops"] = {asset.op.name: {"config": {"full_refresh": True}} for asset in extract_assets}
+        run_config["ops"].update({asset.op.name: {"config": {"full_refresh": True}} for asset in extract_assets})
     started = time.monotonic()
-    result = job.execute_in_process(
-        run_config=run_config,
-        instance=dagster_instance(settings),
-        partition_key=partition_key,
-        tags=tags,
-        raise_on_error=False,
-    )
+    # dbt's progress goes to stdout; quiet unless asked (it is kept in $CRMSEG_DATA_DIR/dbt/dbt.log)
+    with contextlib.redirect_stdout(sys.stdout if verbose else io.StringIO()):
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=dagster_instance(settings),
+            partition_key=partition_key,
+            tags=tags,
+            raise_on_error=False,
+        )
     outcome = RunOutcome(result.run_id, result.success, time.monotonic() - started)
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
@@ -144,12 +148,17 @@ def first_failure(result: dg.ExecuteInProcessResult) -> str:
 def print_outcome(outcome: RunOutcome, what: str) -> None:
     status = "succeeded" if outcome.success else "FAILED"
     print(f"{what} {status} in {outcome.seconds:.1f}s (run {outcome.run_id})")
+    models = 0
     for key, metadata in sorted(outcome.materialized.items()):
-        rows = metadata.get("dagster/row_count")
-        detail = f"{rows:>10,} rows" if rows is not None else ""
-        if "rows_extracted" in metadata:
-            detail += f"  ({metadata['mode']} load, {metadata['rows_extracted']:,} extracted)"
-        print(f"  {key:<32} {detail}")
+        if "rows_extracted" not in metadata:
+            models += 1
+            continue
+        print(
+            f"  {key:<32} {metadata['dagster/row_count']:>10,} rows  "
+            f"({metadata['mode']} load, {metadata['rows_extracted']:,} extracted)"
+        )
+    if models:
+        print(f"  dbt: {models} models and seeds built")
 
 
 def _date(text: str) -> date:
@@ -188,7 +197,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         full_refresh=args.full_refresh,
         verbose=args.verbose,
     )
-    return report(outcome, f"run for {args.as_of or settings.yesterday()}")
+    as_of = (args.as_of or settings.yesterday()).isoformat()
+    code = report(outcome, f"run for {as_of}")
+    if code == 0:
+        print(segment_summary(settings.warehouse_path, as_of))
+    return code
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
@@ -209,8 +222,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"{sum(manifest['rows'].values()):,} rows in {manifest['seconds']:.1f}s into {sources}"
         )
     outcome = execute(settings, verbose=args.verbose)
-    code = report(outcome, f"pipeline run for {settings.yesterday()}")
+    as_of = settings.yesterday().isoformat()
+    code = report(outcome, f"pipeline run for {as_of}")
     if code == 0:
+        print(segment_summary(settings.warehouse_path, as_of))
         print(f"warehouse: {settings.warehouse_path}")
         print("next: `make dev` opens the Dagster UI with this run; `make test` runs the tests")
     return code

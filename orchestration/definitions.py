@@ -11,6 +11,9 @@ import os
 
 import dagster as dg
 
+from dagster_dbt import DbtCliResource
+
+from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, build_dbt_assets
 from assets.extract import extract_assets
 from crmseg.contract import SOURCES
 from crmseg.settings import Settings
@@ -18,6 +21,7 @@ from orchestration.resources import SourceResource, WarehouseResource
 
 JOB_NAME = "nightly_segmentation"
 SCHEDULE_NAME = "nightly_segmentation_schedule"
+DBT_OP = "crmseg_dbt_models"
 SOURCE_URL_VARS = {"crm": "CRMSEG_CRM_URL", "erp": "CRMSEG_ERP_URL", "service": "CRMSEG_SERVICE_URL"}
 
 
@@ -39,7 +43,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     job = dg.define_asset_job(
         JOB_NAME,
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions,
         # Every step writes the one DuckDB warehouse, which allows one writing
         # process: steps run one after another in the run's own process.
         executor_def=dg.in_process_executor,
@@ -52,12 +55,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         minute_of_hour=0,
         description="Every night at 02:00 in CRMSEG_TIMEZONE, for the day before.",
     )
+    dbt_models = build_dbt_assets(partitions, settings.data_dir, settings.timezone)
     return dg.Definitions(
-        assets=[*extract_assets],
+        assets=[*extract_assets, dbt_models],
         jobs=[job],
         schedules=[schedule],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse_path), timezone=settings.timezone),
+            "dbt": DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+            ),
             **{f"{source}_source": source_resource(settings, source) for source in SOURCES},
         },
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sqlite3
+from pathlib import Path
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,34 +21,31 @@ from tests.conftest import END_DATE, fingerprint
 
 AS_OF = END_DATE.isoformat()
 
-# Wiring changes show up here in review.
-ASSET_KEYS = [
-    "raw_crm/accounts",
-    "raw_crm/campaign_responses",
-    "raw_crm/campaigns",
-    "raw_crm/contacts",
-    "raw_erp/customers",
-    "raw_erp/sales_order_lines",
-    "raw_erp/sales_orders",
-    "raw_service/tickets",
-]
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
+
+
+def wiring(defs: dg.Definitions) -> str:
+    """Asset keys, checks, jobs and schedules as text: wiring changes show up in review."""
+    graph = defs.resolve_asset_graph()
+    lines = [f"asset {key.to_user_string()}" for key in sorted(graph.get_all_asset_keys())]
+    lines += sorted(f"check {check.asset_key.to_user_string()}:{check.name}" for check in graph.asset_check_keys)
+    lines += [f"job {job.name}" for job in defs.jobs]
+    schedule = defs.resolve_schedule_def(SCHEDULE_NAME)
+    lines += [f"schedule {schedule.name} '{schedule.cron_schedule}' {schedule.execution_timezone} -> {schedule.job_name}"]
+    return "\n".join(lines) + "\n"
 
 
 def test_definitions_snapshot(env):
+    """To accept a deliberate change: UPDATE_SNAPSHOTS=1 pytest tests/test_orchestration.py"""
     settings = Settings.from_env()
     defs = build_definitions(settings)
-    graph = defs.resolve_asset_graph()
-    assert sorted(key.to_user_string() for key in graph.get_all_asset_keys()) == ASSET_KEYS
-    assert [job.name for job in defs.jobs] == [JOB_NAME]
-    (schedule,) = defs.schedules
-    assert (schedule.name, schedule.cron_schedule, schedule.execution_timezone) == (
-        SCHEDULE_NAME,
-        "0 2 * * *",
-        "Asia/Shanghai",
-    )
-    partitions = defs.resolve_job_def(JOB_NAME).partitions_def or dg.DailyPartitionsDefinition("2026-01-01")
-    assert partitions.get_first_partition_key() == "2026-01-01"
-    assert set(defs.resources) == {"warehouse", "crm_source", "erp_source", "service_source"}
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(wiring(defs))
+    assert wiring(defs) == SNAPSHOT.read_text()
+    job = defs.resolve_job_def(JOB_NAME)
+    assert job.partitions_def.get_first_partition_key() == "2026-01-01"
+    assert job.partitions_def.timezone == "Asia/Shanghai"
+    assert set(defs.resources) == {"warehouse", "crm_source", "erp_source", "service_source", "dbt"}
 
 
 def test_workspace_loads_the_same_definitions(env):
@@ -77,6 +77,21 @@ def test_usage_errors_are_one_line(env, capsys):
     )
     assert main(["run", "--vars", "[1]"]) == 1
     assert "--vars must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, demo_sources) -> Path:
+    """A warehouse after one good run on the demo sources, for tests that break a source afterwards."""
+    root = tmp_path_factory.mktemp("first_run")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRMSEG_DATA_DIR", str(root / "data"))
+        patch.setenv("CRMSEG_CRM_URL", f"sqlite:///{demo_sources / 'crm.sqlite'}")
+        patch.setenv("CRMSEG_ERP_URL", f"sqlite:///{demo_sources / 'erp.sqlite'}")
+        patch.setenv("CRMSEG_SERVICE_URL", str(demo_sources / "service"))
+        patch.setenv("CRMSEG_START_DATE", "2026-01-01")
+        patch.setenv("DAGSTER_HOME", str(root / "dagster"))
+        assert main(["run", "--as-of", AS_OF]) == 0
+    return root / "data" / "warehouse.duckdb"
 
 
 def _sqlite(path, *statements):
@@ -131,9 +146,12 @@ def wrong_type(sources, monkeypatch):
     ],
     ids=["unreachable", "missing_table", "missing_required_column", "unreadable_file", "wrong_type"],
 )
-def test_bad_input_fails_with_one_line_and_loses_nothing(env, monkeypatch, capsys, breakage, message, failed_table):
-    assert main(["run", "--as-of", AS_OF]) == 0
+def test_bad_input_fails_with_one_line_and_loses_nothing(
+    env, monkeypatch, capsys, first_run, breakage, message, failed_table
+):
     warehouse = Settings.from_env().warehouse_path
+    warehouse.parent.mkdir(parents=True)
+    shutil.copy(first_run, warehouse)
     before = fingerprint(warehouse)
     capsys.readouterr()
 

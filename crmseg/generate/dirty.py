@@ -127,7 +127,8 @@ def _apply(con, kind: str, name: str, column: str, rows: list[int], end_date: da
 
 
 def _mutation(kind: str, name: str, column: str, end_date: date) -> str:
-    later = "(1 + _row % 400)"  # up to 400 days past the end of the history
+    # a typed year a decade off, as real typos are: in the future of any run, whatever day it is
+    later = "(3650 + _row % 400)"
     end = literal(end_date.isoformat())
     if kind == "null_keys":
         return f"{column} = NULL"

@@ -1,0 +1,117 @@
+"""The dbt models as Dagster assets: one partition per as-of date, a range of dates in one dbt build."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# the dbt installed beside this Python, whether or not the virtualenv is on PATH
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+
+class DbtConfig(dg.Config):
+    vars: str = "{}"  # dbt vars as JSON, exactly as `dbt --vars`; the as-of dates come from the partitions
+
+
+class CrmsegDbtTranslator(DagsterDbtTranslator):
+    """Keys mirror where a table lives: raw sources are the extraction assets, models are [schema, name]."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([f"raw_{dbt_resource_props['source_name']}", dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        # the project folder the node sits in: staging, intermediate, quality, marts; seeds are the rules
+        fqn = dbt_resource_props["fqn"]
+        return "rules" if dbt_resource_props["resource_type"] == "seed" else fqn[1]
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:analytics-engineering"]
+
+
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    prepare_manifest(project)
+    return project
+
+
+def prepare_manifest(project: DbtProject) -> None:
+    """Parse the project when its manifest is missing or older than a project file.
+
+    Called when the definitions are built, never at import.
+    """
+    manifest = project.manifest_path
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".csv") and "target" not in p.parts]
+    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
+        return
+    done = subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt parse failed: {(done.stdout + done.stderr).strip()[-2000:]}")
+
+
+def dbt_build_args(first_date: str, last_date: str, user_vars: str) -> list[str]:
+    """The `dbt build` command for a range of as-of dates; user vars may not set the dates themselves."""
+    try:
+        extra = json.loads(user_vars or "{}")
+    except json.JSONDecodeError as exc:
+        raise dg.Failure(description=f"dbt vars are not valid JSON: {exc.msg}") from None
+    if not isinstance(extra, dict):
+        raise dg.Failure(description="dbt vars must be a JSON object")
+    dates = {"as_of_date": None, "as_of_start": first_date, "as_of_end": last_date}
+    clash = sorted(set(extra) & set(dates))
+    if clash:
+        raise dg.Failure(description=f"dbt vars: {', '.join(clash)} come from the partition; use --as-of or backfill")
+    return ["build", "--vars", json.dumps({**extra, **dates}, sort_keys=True)]
+
+
+def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezone: str) -> dg.AssetsDefinition:
+    project = dbt_project()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=CrmsegDbtTranslator(),
+        partitions_def=partitions,
+        # a range of dates is one dbt build, not one process per day
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def crmseg_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtConfig):
+        dates = context.partition_key_range
+        args = dbt_build_args(dates.start, dates.end, config.vars)
+        env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone, "DBT_LOG_PATH": str(data_dir / "dbt")}
+        with _environment(env):
+            yield from dbt.cli(args, context=context).stream()
+
+    return crmseg_dbt_models
+
+
+class _environment:
+    """Set variables for the dbt process the block starts, and put the old values back."""
+
+    def __init__(self, values: dict[str, str]):
+        self.values, self.saved = values, {}
+
+    def __enter__(self):
+        self.saved = {name: os.environ.get(name) for name in self.values}
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

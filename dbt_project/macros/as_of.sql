@@ -1,0 +1,30 @@
+{#- The as-of dates a run builds: var as_of_date, or the range as_of_start ..
+    as_of_end, or else yesterday in CRMSEG_TIMEZONE. Returned as 'YYYY-MM-DD'. -#}
+{% macro as_of_start() -%}
+    {{ return(_as_of_range()[0]) }}
+{%- endmacro %}
+
+{% macro as_of_end() -%}
+    {{ return(_as_of_range()[1]) }}
+{%- endmacro %}
+
+{% macro _as_of_range() -%}
+    {%- set single = var('as_of_date', none) -%}
+    {%- set start = var('as_of_start', none) or single -%}
+    {%- set end = var('as_of_end', none) or single -%}
+    {%- if not start and not end -%}
+        {%- set zone = modules.pytz.timezone(env_var('CRMSEG_TIMEZONE', 'Asia/Shanghai')) -%}
+        {%- set yesterday = (modules.datetime.datetime.now(zone) - modules.datetime.timedelta(days=1)).strftime('%Y-%m-%d') -%}
+        {%- set start, end = yesterday, yesterday -%}
+    {%- endif -%}
+    {%- set start, end = (start or end) | string, (end or start) | string -%}
+    {%- for value in (start, end) -%}
+        {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}
+            {{ exceptions.raise_compiler_error("as-of date must be YYYY-MM-DD, got '" ~ value ~ "'") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if start > end -%}
+        {{ exceptions.raise_compiler_error("as_of_start " ~ start ~ " is after as_of_end " ~ end) }}
+    {%- endif -%}
+    {{ return([start, end]) }}
+{%- endmacro %}

@@ -1,0 +1,112 @@
+-- One row per customer per as-of date D: the customers as of D and what they did on or before D.
+with dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers_identified') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders_attributed') }}
+),
+
+first_orders as (
+    -- any order, whatever its status, makes a customer known to the ERP
+    select customer_key, min(order_date) as first_any_order_date
+    from orders
+    group by customer_key
+),
+
+population as (
+    -- CRM accounts created on or before D and not deleted; every other customer with an order on or before D
+    select dates.as_of_date, customers.*
+    from customers
+    left join first_orders on customers.customer_key = first_orders.customer_key
+    inner join dates
+        on customers.created_date <= dates.as_of_date and customers.crm_account_id is not null
+        or first_orders.first_any_order_date <= dates.as_of_date
+    where not customers.is_deleted
+),
+
+counted as (
+    select
+        dates.as_of_date,
+        orders.customer_key,
+        min(orders.order_date) as first_order_date,
+        max(orders.order_date) as last_order_date,
+        count(*) as orders_total,
+        count(*) filter (where orders.order_date > dates.as_of_date - {{ var('rfm_window_days') }}) as frequency,
+        coalesce(sum(orders.total_amount) filter (where orders.order_date > dates.as_of_date - {{ var('rfm_window_days') }}), 0) as monetary,
+        coalesce(sum(orders.total_amount) filter (where orders.order_date > dates.as_of_date - 365), 0) as annual_revenue,
+        count(*) filter (where orders.order_date > dates.as_of_date - 365) as orders_365d
+    from orders
+    inner join dates on orders.order_date <= dates.as_of_date
+    where orders.is_counted
+    group by dates.as_of_date, orders.customer_key
+),
+
+responses as (
+    select
+        dates.as_of_date,
+        {{ customer_key('responses.account_id', 'null') }} as customer_key,
+        count(*) as campaign_responses_365d
+    from {{ ref('stg_crm__campaign_responses') }} as responses
+    inner join dates
+        on cast(responses.responded_at as date) <= dates.as_of_date
+        and cast(responses.responded_at as date) > dates.as_of_date - {{ var('interaction_window_days') }}
+    where responses.response_type in ('clicked', 'registered', 'attended', 'converted')
+    group by all
+),
+
+tickets as (
+    select
+        dates.as_of_date,
+        tickets.customer_key,
+        count(*) as tickets_365d,
+        count(*) filter (where tickets.ticket_type = 'complaint') as complaints_365d,
+        avg(tickets.satisfaction_score) as avg_satisfaction_365d
+    from {{ ref('int_tickets_linked') }} as tickets
+    inner join dates
+        on tickets.created_date <= dates.as_of_date
+        and tickets.created_date > dates.as_of_date - {{ var('interaction_window_days') }}
+    where tickets.customer_key is not null
+    group by all
+),
+
+final as (
+    select
+        population.customer_key,
+        population.as_of_date,
+        population.crm_account_id,
+        population.erp_customer_code,
+        population.customer_type,
+        population.industry,
+        population.company_size,
+        population.ownership,
+        population.province,
+        population.city,
+        population.city_tier,
+        population.lead_source,
+        coalesce(population.marketing_consent, false) as marketing_allowed,
+        counted.first_order_date,
+        counted.last_order_date,
+        population.as_of_date - counted.first_order_date as tenure_days,
+        coalesce(counted.orders_total, 0) as orders_total,
+        population.as_of_date - counted.last_order_date as recency_days,
+        coalesce(counted.frequency, 0) as frequency,
+        coalesce(counted.monetary, 0) as monetary,
+        coalesce(counted.annual_revenue, 0) as annual_revenue,
+        coalesce(counted.orders_365d, 0) as orders_365d,
+        coalesce(responses.campaign_responses_365d, 0) as campaign_responses_365d,
+        coalesce(tickets.tickets_365d, 0) as tickets_365d,
+        coalesce(tickets.complaints_365d, 0) as complaints_365d,
+        tickets.avg_satisfaction_365d,
+        counted.customer_key is not null as is_scored
+    from population
+    left join counted on population.customer_key = counted.customer_key and population.as_of_date = counted.as_of_date
+    left join responses on population.customer_key = responses.customer_key and population.as_of_date = responses.as_of_date
+    left join tickets on population.customer_key = tickets.customer_key and population.as_of_date = tickets.as_of_date
+)
+
+select * from final

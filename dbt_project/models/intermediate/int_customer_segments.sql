@@ -1,0 +1,132 @@
+-- One row per customer per as-of date: scores and every segment of SPEC section 5.
+with features as (
+    select * from {{ ref('int_customer_features') }}
+),
+
+grid as (
+    select * from {{ ref('rfm_segment_grid') }}
+),
+
+cn8_types as (
+    select * from {{ ref('rfm_cn8_types') }}
+),
+
+rules as (
+    select * from {{ ref('int_segment_rules') }}
+),
+
+ranked as (
+    -- ranks in worse-to-better order over the scored population of each date
+    select
+        customer_key,
+        as_of_date,
+        count(*) over by_date as scored_customers,
+        rank() over (partition by as_of_date order by recency_days desc) as r_rank,
+        rank() over (partition by as_of_date order by frequency asc) as f_rank,
+        rank() over (partition by as_of_date order by monetary asc) as m_rank,
+        sum(recency_days) over by_date as recency_sum,
+        sum(frequency) over by_date as frequency_sum,
+        sum(monetary) over by_date as monetary_sum,
+        coalesce(sum(monetary) over (
+            partition by as_of_date order by monetary desc, customer_key
+            rows between unbounded preceding and 1 preceding
+        ), 0) as monetary_before,
+        recency_days,
+        frequency,
+        monetary
+    from features
+    where is_scored
+    window by_date as (partition by as_of_date)
+),
+
+scored as (
+    select
+        customer_key,
+        as_of_date,
+        least(5, 1 + (5 * (r_rank - 1)) // greatest(scored_customers - 1, 1)) as r_score,
+        least(5, 1 + (5 * (f_rank - 1)) // greatest(scored_customers - 1, 1)) as f_score,
+        least(5, 1 + (5 * (m_rank - 1)) // greatest(scored_customers - 1, 1)) as m_score,
+        -- above or below the mean, compared exactly: x > sum / n  <=>  x * n > sum
+        recency_days * scored_customers < recency_sum as r_high,
+        frequency * scored_customers > frequency_sum as f_high,
+        monetary * scored_customers > monetary_sum as m_high,
+        case
+            when monetary > 0 and monetary_before < {{ var('abc_a_share') }} * monetary_sum then 'A'
+            when monetary > 0 and monetary_before < {{ var('abc_b_share') }} * monetary_sum then 'B'
+            else 'C'
+        end as abc_class
+    from ranked
+),
+
+segmented as (
+    select
+        features.*,
+        scored.r_score,
+        scored.f_score,
+        scored.m_score,
+        (scored.f_score + scored.m_score + 1) // 2 as fm_score,
+        scored.r_score::varchar || scored.f_score::varchar || scored.m_score::varchar as rfm_cell,
+        scored.r_high,
+        scored.f_high,
+        scored.m_high,
+        scored.abc_class,
+        case
+            when not features.is_scored then null
+            when features.annual_revenue >= {{ var('strategic_revenue') }}
+                and features.tenure_days >= {{ var('strategic_tenure_days') }} then 'strategic'
+            when features.annual_revenue >= {{ var('key_revenue') }} then 'key'
+            else 'ordinary'
+        end as value_tier,
+        case
+            when not features.is_scored then 'prospect'
+            when features.recency_days > {{ var('churned_days') }} then 'churned'
+            when features.recency_days > {{ var('declining_days') }} then 'declining'
+            when features.first_order_date > features.as_of_date - {{ var('new_days') }} then 'new'
+            when features.orders_365d >= {{ var('loyal_orders') }}
+                and features.tenure_days >= {{ var('loyal_tenure_days') }} then 'loyal'
+            when features.orders_total >= 2 then 'repeat'
+            else 'one_time'
+        end as lifecycle_stage,
+        case
+            when features.campaign_responses_365d = 0 then 'none'
+            when features.campaign_responses_365d <= {{ var('engagement_low_max') }} then 'low'
+            when features.campaign_responses_365d <= {{ var('engagement_medium_max') }} then 'medium'
+            else 'high'
+        end as campaign_engagement,
+        features.complaints_365d >= {{ var('risk_complaints') }}
+            or coalesce(features.avg_satisfaction_365d <= {{ var('risk_satisfaction') }}, false) as service_risk
+    from features
+    left join scored on features.customer_key = scored.customer_key and features.as_of_date = scored.as_of_date
+),
+
+final as (
+    select
+        segmented.*,
+        grid.rfm_segment,
+        cn8_types.rfm_segment_cn8,
+        case
+            when segmented.service_risk or segmented.lifecycle_stage in ('declining', 'churned') then 'risk'
+            when segmented.abc_class = 'A' then 'high_value'
+            when segmented.abc_class = 'B' or segmented.campaign_engagement in ('medium', 'high') then 'growth'
+            else 'potential'
+        end as strategy_group,
+        case
+            when segmented.service_risk then 'service_risk'
+            when segmented.lifecycle_stage in ('declining', 'churned') then 'lifecycle_' || segmented.lifecycle_stage
+            when segmented.abc_class = 'A' then 'abc_class_a'
+            when segmented.abc_class = 'B' then 'abc_class_b'
+            when segmented.campaign_engagement in ('medium', 'high') then 'campaign_engagement_' || segmented.campaign_engagement
+            when segmented.lifecycle_stage = 'prospect' then 'prospect'
+            else 'no_other_rule'
+        end as strategy_reason,
+        rules.segment_rules_version
+    from segmented
+    left join grid on segmented.r_score = grid.r_score and segmented.fm_score = grid.fm_score
+    left join cn8_types
+        on segmented.r_high = cn8_types.r_high
+        and segmented.f_high = cn8_types.f_high
+        and segmented.m_high = cn8_types.m_high
+    cross join rules
+)
+
+select * from final

@@ -1,0 +1,39 @@
+-- One row per as-of date, dimension and segment: customers and annual revenue, with their shares.
+{% set dimensions = ['strategy_group', 'rfm_segment', 'rfm_segment_cn8', 'abc_class', 'value_tier', 'lifecycle_stage', 'campaign_engagement'] %}
+with history as (
+    select * from {{ ref('customer_segments_history') }}
+),
+
+long as (
+    {% for dimension in dimensions %}
+    select as_of_date, '{{ dimension }}' as dimension, coalesce({{ dimension }}, 'not_scored') as segment, annual_revenue
+    from history
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+counted as (
+    select
+        as_of_date,
+        dimension,
+        segment,
+        count(*) as customers,
+        sum(annual_revenue) as annual_revenue
+    from long
+    group by as_of_date, dimension, segment
+),
+
+final as (
+    select
+        as_of_date,
+        dimension,
+        segment,
+        customers,
+        cast(customers / sum(customers) over per_dimension as double) as share_of_customers,
+        annual_revenue,
+        cast(coalesce(annual_revenue / nullif(sum(annual_revenue) over per_dimension, 0), 0) as double) as share_of_revenue
+    from counted
+    window per_dimension as (partition by as_of_date, dimension)
+)
+
+select * from final
