@@ -49,7 +49,9 @@ def prepare_manifest(project: DbtProject) -> None:
     Called when the definitions are built, never at import.
     """
     manifest = project.manifest_path
-    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".csv") and "target" not in p.parts]
+    sources = [
+        p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".csv") and "target" not in p.parts
+    ]
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
         return
     done = subprocess.run(

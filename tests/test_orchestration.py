@@ -31,7 +31,9 @@ def wiring(defs: dg.Definitions) -> str:
     lines += sorted(f"check {check.asset_key.to_user_string()}:{check.name}" for check in graph.asset_check_keys)
     lines += [f"job {job.name}" for job in defs.jobs]
     schedule = defs.resolve_schedule_def(SCHEDULE_NAME)
-    lines += [f"schedule {schedule.name} '{schedule.cron_schedule}' {schedule.execution_timezone} -> {schedule.job_name}"]
+    lines += [
+        f"schedule {schedule.name} '{schedule.cron_schedule}' {schedule.execution_timezone} -> {schedule.job_name}"
+    ]
     return "\n".join(lines) + "\n"
 
 

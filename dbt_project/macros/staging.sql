@@ -37,9 +37,9 @@
 {#- Reason codes: every condition that holds gives '<code>' (or '<code>:<column>'). -#}
 {% macro reasons(checks) -%}
     list_filter([
-        {%- for condition, code in checks %}
+    {%- for condition, code in checks %}
         case when {{ condition }} then '{{ code }}' end{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     ], reason -> reason is not null)
 {%- endmacro %}
 

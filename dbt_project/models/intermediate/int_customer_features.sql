@@ -13,19 +13,24 @@ orders as (
 
 first_orders as (
     -- any order, whatever its status, makes a customer known to the ERP
-    select customer_key, min(order_date) as first_any_order_date
+    select
+        customer_key,
+        min(order_date) as first_any_order_date
     from orders
     group by customer_key
 ),
 
 population as (
     -- CRM accounts created on or before D and not deleted; every other customer with an order on or before D
-    select dates.as_of_date, customers.*
+    select
+        dates.as_of_date,
+        customers.*
     from customers
     left join first_orders on customers.customer_key = first_orders.customer_key
     inner join dates
-        on customers.created_date <= dates.as_of_date and customers.crm_account_id is not null
-        or first_orders.first_any_order_date <= dates.as_of_date
+        on
+            customers.created_date <= dates.as_of_date and customers.crm_account_id is not null
+            or first_orders.first_any_order_date <= dates.as_of_date
     where not customers.is_deleted
 ),
 
@@ -37,7 +42,8 @@ counted as (
         max(orders.order_date) as last_order_date,
         count(*) as orders_total,
         count(*) filter (where orders.order_date > dates.as_of_date - {{ var('rfm_window_days') }}) as frequency,
-        coalesce(sum(orders.total_amount) filter (where orders.order_date > dates.as_of_date - {{ var('rfm_window_days') }}), 0) as monetary,
+        coalesce(sum(orders.total_amount) filter (where orders.order_date > dates.as_of_date - {{ var('rfm_window_days') }}), 0)
+            as monetary,
         coalesce(sum(orders.total_amount) filter (where orders.order_date > dates.as_of_date - 365), 0) as annual_revenue,
         count(*) filter (where orders.order_date > dates.as_of_date - 365) as orders_365d
     from orders
@@ -53,8 +59,9 @@ responses as (
         count(*) as campaign_responses_365d
     from {{ ref('stg_crm__campaign_responses') }} as responses
     inner join dates
-        on cast(responses.responded_at as date) <= dates.as_of_date
-        and cast(responses.responded_at as date) > dates.as_of_date - {{ var('interaction_window_days') }}
+        on
+            cast(responses.responded_at as date) <= dates.as_of_date
+            and cast(responses.responded_at as date) > dates.as_of_date - {{ var('interaction_window_days') }}
     where responses.response_type in ('clicked', 'registered', 'attended', 'converted')
     group by all
 ),
@@ -68,8 +75,9 @@ tickets as (
         avg(tickets.satisfaction_score) as avg_satisfaction_365d
     from {{ ref('int_tickets_linked') }} as tickets
     inner join dates
-        on tickets.created_date <= dates.as_of_date
-        and tickets.created_date > dates.as_of_date - {{ var('interaction_window_days') }}
+        on
+            tickets.created_date <= dates.as_of_date
+            and tickets.created_date > dates.as_of_date - {{ var('interaction_window_days') }}
     where tickets.customer_key is not null
     group by all
 ),

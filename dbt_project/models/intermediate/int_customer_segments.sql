@@ -28,7 +28,7 @@ ranked as (
         sum(frequency) over by_date as frequency_sum,
         sum(monetary) over by_date as monetary_sum,
         coalesce(sum(monetary) over (
-            partition by as_of_date order by monetary desc, customer_key
+            partition by as_of_date order by monetary desc, customer_key asc
             rows between unbounded preceding and 1 preceding
         ), 0) as monetary_before,
         recency_days,
@@ -72,7 +72,8 @@ segmented as (
         scored.abc_class,
         case
             when not features.is_scored then null
-            when features.annual_revenue >= {{ var('strategic_revenue') }}
+            when
+                features.annual_revenue >= {{ var('strategic_revenue') }}
                 and features.tenure_days >= {{ var('strategic_tenure_days') }} then 'strategic'
             when features.annual_revenue >= {{ var('key_revenue') }} then 'key'
             else 'ordinary'
@@ -82,7 +83,8 @@ segmented as (
             when features.recency_days > {{ var('churned_days') }} then 'churned'
             when features.recency_days > {{ var('declining_days') }} then 'declining'
             when features.first_order_date > features.as_of_date - {{ var('new_days') }} then 'new'
-            when features.orders_365d >= {{ var('loyal_orders') }}
+            when
+                features.orders_365d >= {{ var('loyal_orders') }}
                 and features.tenure_days >= {{ var('loyal_tenure_days') }} then 'loyal'
             when features.orders_total >= 2 then 'repeat'
             else 'one_time'
@@ -94,7 +96,7 @@ segmented as (
             else 'high'
         end as campaign_engagement,
         features.complaints_365d >= {{ var('risk_complaints') }}
-            or coalesce(features.avg_satisfaction_365d <= {{ var('risk_satisfaction') }}, false) as service_risk
+        or coalesce(features.avg_satisfaction_365d <= {{ var('risk_satisfaction') }}, false) as service_risk
     from features
     left join scored on features.customer_key = scored.customer_key and features.as_of_date = scored.as_of_date
 ),
@@ -123,9 +125,10 @@ final as (
     from segmented
     left join grid on segmented.r_score = grid.r_score and segmented.fm_score = grid.fm_score
     left join cn8_types
-        on segmented.r_high = cn8_types.r_high
-        and segmented.f_high = cn8_types.f_high
-        and segmented.m_high = cn8_types.m_high
+        on
+            segmented.r_high = cn8_types.r_high
+            and segmented.f_high = cn8_types.f_high
+            and segmented.m_high = cn8_types.m_high
     cross join rules
 )
 

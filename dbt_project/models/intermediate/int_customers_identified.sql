@@ -12,7 +12,9 @@ erp_customers as (
 ),
 
 lowest_code as (
-    select crm_account_id, min(customer_code) as erp_customer_code
+    select
+        crm_account_id,
+        min(customer_code) as erp_customer_code
     from erp_links
     where crm_account_id is not null
     group by crm_account_id
@@ -51,9 +53,9 @@ erp_only_customers as (
         null as ownership,
         erp_customers.province,
         erp_customers.city,
-        null::integer as city_tier,
+        cast(null as integer) as city_tier,
         null as lead_source,
-        null::boolean as marketing_consent,
+        cast(null as boolean) as marketing_consent,
         cast(erp_customers.created_at as date) as created_date,
         false as is_deleted
     from erp_links

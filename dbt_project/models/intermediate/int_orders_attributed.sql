@@ -4,7 +4,10 @@ with orders as (
 ),
 
 erp_links as (
-    select customer_code, customer_key from {{ ref('int_erp_customers_linked') }}
+    select
+        customer_code,
+        customer_key
+    from {{ ref('int_erp_customers_linked') }}
 ),
 
 final as (

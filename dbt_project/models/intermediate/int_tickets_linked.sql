@@ -4,23 +4,47 @@ with tickets as (
 ),
 
 accounts as (
-    select account_id, email, phone from {{ ref('stg_crm__accounts') }}
+    select
+        account_id,
+        email,
+        phone
+    from {{ ref('stg_crm__accounts') }}
 ),
 
 contact_points as (
-    select account_id, email, phone from accounts
+    select
+        account_id,
+        email,
+        phone
+    from accounts
     union all
-    select account_id, email, phone from {{ ref('stg_crm__contacts') }}
+    select
+        account_id,
+        email,
+        phone
+    from {{ ref('stg_crm__contacts') }}
 ),
 
 candidates as (
-    select tickets.ticket_id, 1 as rule_order, 'crm_account_id' as rule, accounts.account_id
+    select
+        tickets.ticket_id,
+        1 as rule_order,
+        'crm_account_id' as rule,
+        accounts.account_id
     from tickets inner join accounts on tickets.crm_account_id = accounts.account_id
     union all
-    select tickets.ticket_id, 2, 'email', contact_points.account_id
+    select
+        tickets.ticket_id,
+        2 as rule_order,
+        'email' as rule,
+        contact_points.account_id
     from tickets inner join contact_points on tickets.customer_email = contact_points.email
     union all
-    select tickets.ticket_id, 3, 'phone', contact_points.account_id
+    select
+        tickets.ticket_id,
+        3 as rule_order,
+        'phone' as rule,
+        contact_points.account_id
     from tickets inner join contact_points on tickets.customer_phone = contact_points.phone
 ),
 

@@ -1,14 +1,18 @@
 -- One row per as-of date, dimension and segment: customers and annual revenue, with their shares.
-{% set dimensions = ['strategy_group', 'rfm_segment', 'rfm_segment_cn8', 'abc_class', 'value_tier', 'lifecycle_stage', 'campaign_engagement'] %}
+{% set dimensions = segment_dimensions() %}
 with history as (
     select * from {{ ref('customer_segments_history') }}
 ),
 
 long as (
     {% for dimension in dimensions %}
-    select as_of_date, '{{ dimension }}' as dimension, coalesce({{ dimension }}, 'not_scored') as segment, annual_revenue
-    from history
-    {% if not loop.last %}union all{% endif %}
+        select
+            as_of_date,
+            '{{ dimension }}' as dimension,
+            coalesce({{ dimension }}, 'not_scored') as segment,
+            annual_revenue
+        from history
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 

@@ -1,25 +1,35 @@
 -- One row per pair of consecutive as-of dates in the history, dimension and move: how many customers moved.
-{% set dimensions = ['strategy_group', 'rfm_segment', 'rfm_segment_cn8', 'abc_class', 'value_tier', 'lifecycle_stage', 'campaign_engagement'] %}
+{% set dimensions = segment_dimensions() %}
 with history as (
     select * from {{ ref('customer_segments_history') }}
 ),
 
 dates as (
-    select from_date, to_date
+    select
+        from_date,
+        to_date
     from (
-        select lag(as_of_date) over (order by as_of_date) as from_date, as_of_date as to_date
-        from (select distinct as_of_date from history)
-    )
+        select
+            lag(as_of_date) over (order by as_of_date) as from_date,
+            as_of_date as to_date
+        from (select distinct as_of_date from history) as run_dates
+    ) as consecutive
     where from_date is not null
 ),
 
 before as (
-    select dates.from_date, dates.to_date, history.*
+    select
+        dates.from_date,
+        dates.to_date,
+        history.*
     from dates inner join history on dates.from_date = history.as_of_date
 ),
 
 after as (
-    select dates.from_date, dates.to_date, history.*
+    select
+        dates.from_date,
+        dates.to_date,
+        history.*
     from dates inner join history on dates.to_date = history.as_of_date
 ),
 
@@ -30,29 +40,35 @@ pairs as (
         coalesce(before.to_date, after.to_date) as to_date,
         before.customer_key as before_key,
         after.customer_key as after_key,
-        {% for dimension in dimensions %}
+    {% for dimension in dimensions %}
         before.{{ dimension }} as before_{{ dimension }},
         after.{{ dimension }} as after_{{ dimension }}{{ "," if not loop.last }}
-        {% endfor %}
+    {% endfor %}
     from before
     full outer join after on before.to_date = after.to_date and before.customer_key = after.customer_key
 ),
 
 long as (
     {% for dimension in dimensions %}
-    select
-        from_date,
-        to_date,
-        '{{ dimension }}' as dimension,
-        case when before_key is null then 'absent' else coalesce(before_{{ dimension }}, 'not_scored') end as from_segment,
-        case when after_key is null then 'absent' else coalesce(after_{{ dimension }}, 'not_scored') end as to_segment
-    from pairs
-    {% if not loop.last %}union all{% endif %}
+        select
+            from_date,
+            to_date,
+            '{{ dimension }}' as dimension,
+            case when before_key is null then 'absent' else coalesce(before_{{ dimension }}, 'not_scored') end as from_segment,
+            case when after_key is null then 'absent' else coalesce(after_{{ dimension }}, 'not_scored') end as to_segment
+        from pairs
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
 final as (
-    select from_date, to_date, dimension, from_segment, to_segment, count(*) as customers
+    select
+        from_date,
+        to_date,
+        dimension,
+        from_segment,
+        to_segment,
+        count(*) as customers
     from long
     group by from_date, to_date, dimension, from_segment, to_segment
 )

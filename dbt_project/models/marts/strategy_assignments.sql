@@ -4,7 +4,10 @@ with segments as (
 ),
 
 reasons as (
-    select customer_key, as_of_date, strategy_reason
+    select
+        customer_key,
+        as_of_date,
+        strategy_reason
     from {{ ref('int_customer_segments') }}
 ),
 
