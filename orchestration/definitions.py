@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-
 from dagster_dbt import DbtCliResource
 
 from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, build_dbt_assets

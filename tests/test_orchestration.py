@@ -6,8 +6,8 @@ import os
 import re
 import shutil
 import sqlite3
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
