@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,7 @@ DEFAULTS = {
     "new_days": 90,
     "loyal_orders": 6,
     "loyal_tenure_days": 365,
+    "interaction_window_days": 365,
 }
 
 
@@ -70,56 +73,53 @@ def segments(
     """
     v = {**DEFAULTS, **overrides}
     d = pd.Timestamp(as_of)
-    window_start = d - timedelta(days=v["rfm_window_days"])
     counted = orders[(orders["status"] == "completed") & (pd.to_datetime(orders["order_date"]) <= d)].copy()
     counted["order_date"] = pd.to_datetime(counted["order_date"])
-    counted["in_window"] = counted["order_date"] > window_start
-    counted["total_amount"] = counted["total_amount"].astype(float)
+    # money in whole cents, so that sums, ties and shares are exact
+    counted["cents"] = [round(Decimal(str(a)) * 100) for a in counted["total_amount"]]
+    in_window = counted[counted["order_date"] > d - timedelta(days=v["rfm_window_days"])]
+    in_year = counted[counted["order_date"] > d - timedelta(days=365)]
     per = counted.groupby("customer_key").agg(
-        first_order=("order_date", "min"),
-        last_order=("order_date", "max"),
-        orders_total=("order_date", "size"),
+        first_order=("order_date", "min"), last_order=("order_date", "max"), orders_total=("order_date", "size")
     )
-    window = (
-        counted[counted["in_window"]]
-        .groupby("customer_key")
-        .agg(frequency=("order_date", "size"), monetary=("total_amount", "sum"))
-    )
+    window = in_window.groupby("customer_key").agg(frequency=("order_date", "size"), monetary_cents=("cents", "sum"))
+    year = in_year.groupby("customer_key").agg(orders_365d=("order_date", "size"), annual_cents=("cents", "sum"))
     out = customers[["customer_key"]].drop_duplicates().set_index("customer_key")
-    out = out.join(per).join(window)
+    out = out.join(per).join(window).join(year)
     scored = out["orders_total"].notna()
-    out.loc[scored, "frequency"] = out.loc[scored, "frequency"].fillna(0)
-    out.loc[scored, "monetary"] = out.loc[scored, "monetary"].fillna(0.0)
+    for column in ("orders_total", "frequency", "monetary_cents", "orders_365d", "annual_cents"):
+        out[column] = out[column].fillna(0).astype("int64")
     out["recency_days"] = (d - out["last_order"]).dt.days
     out["tenure_days"] = (d - out["first_order"]).dt.days
-    out["annual_revenue"] = out["monetary"]
+    out["monetary"] = out["monetary_cents"] / 100
+    out["annual_revenue"] = out["annual_cents"] / 100
 
     s = out[scored].copy()
-    if len(s):
+    n = len(s)
+    if n:
         s["r_score"] = score(s["recency_days"], ascending_is_better=False)
         s["f_score"] = score(s["frequency"], ascending_is_better=True)
-        s["m_score"] = score(s["monetary"].round(2), ascending_is_better=True)
+        s["m_score"] = score(s["monetary_cents"], ascending_is_better=True)
         s["fm_score"] = [math.ceil((f + m) / 2) for f, m in zip(s["f_score"], s["m_score"], strict=True)]
         s["rfm_cell"] = s["r_score"].astype(str) + s["f_score"].astype(str) + s["m_score"].astype(str)
         s["rfm_segment"] = [GRID[r][fm] for r, fm in zip(s["r_score"], s["fm_score"], strict=True)]
-        r_high = s["recency_days"] < s["recency_days"].mean()
-        f_high = s["frequency"] > s["frequency"].mean()
-        m_high = s["monetary"] > s["monetary"].mean()
+        # above or below the mean, exactly: x > sum / n  <=>  x * n > sum
+        r_high = s["recency_days"] * n < s["recency_days"].sum()
+        f_high = s["frequency"] * n > s["frequency"].sum()
+        m_high = s["monetary_cents"] * n > s["monetary_cents"].sum()
         s["rfm_segment_cn8"] = [CN8[k] for k in zip(r_high, f_high, m_high, strict=True)]
-        ordered = s.reset_index().sort_values(["monetary", "customer_key"], ascending=[False, True])
-        total = ordered["monetary"].sum()
-        before = ordered["monetary"].cumsum() - ordered["monetary"]
-        share_before = before / total if total else before * 0
-        ordered["abc_class"] = np.select(
-            [(ordered["monetary"] > 0) & (share_before < v["abc_a_share"]),
-             (ordered["monetary"] > 0) & (share_before < v["abc_b_share"])],
-            ["A", "B"],
-            default="C",
-        )  # fmt: skip
+        ordered = s.reset_index().sort_values(["monetary_cents", "customer_key"], ascending=[False, True])
+        total = int(ordered["monetary_cents"].sum())
+        before = ordered["monetary_cents"].cumsum() - ordered["monetary_cents"]
+        a_share, b_share = Fraction(str(v["abc_a_share"])), Fraction(str(v["abc_b_share"]))
+        ordered["abc_class"] = [
+            "A" if m > 0 and b < a_share * total else "B" if m > 0 and b < b_share * total else "C"
+            for m, b in zip(ordered["monetary_cents"], before, strict=True)
+        ]
         s = s.join(ordered.set_index("customer_key")["abc_class"])
         s["value_tier"] = np.select(
-            [(s["annual_revenue"] >= v["strategic_revenue"]) & (s["tenure_days"] >= v["strategic_tenure_days"]),
-             s["annual_revenue"] >= v["key_revenue"]],
+            [(s["annual_cents"] >= v["strategic_revenue"] * 100) & (s["tenure_days"] >= v["strategic_tenure_days"]),
+             s["annual_cents"] >= v["key_revenue"] * 100],
             ["strategic", "key"],
             default="ordinary",
         )  # fmt: skip
@@ -130,7 +130,7 @@ def segments(
                        "rfm_segment_cn8", "abc_class", "value_tier"):  # fmt: skip
             out[column] = None
 
-    loyal = (out["frequency"] >= v["loyal_orders"]) & (out["tenure_days"] >= v["loyal_tenure_days"])
+    loyal = (out["orders_365d"] >= v["loyal_orders"]) & (out["tenure_days"] >= v["loyal_tenure_days"])
     out["lifecycle_stage"] = np.select(
         [~scored, out["recency_days"] > v["churned_days"], out["recency_days"] > v["declining_days"],
          out["first_order"] > d - timedelta(days=v["new_days"]), loyal, out["orders_total"] >= 2],
@@ -139,7 +139,7 @@ def segments(
     )  # fmt: skip
 
     day_after = d + timedelta(days=1)
-    window_open = d - timedelta(days=v["rfm_window_days"] - 1)
+    window_open = d - timedelta(days=v["interaction_window_days"] - 1)
     if responses is not None and len(responses):
         r = responses[
             responses["response_type"].isin(ENGAGED_RESPONSES)
@@ -161,7 +161,7 @@ def segments(
         agg = t.groupby("customer_key").agg(
             tickets_365d=("created_at", "size"),
             complaints_365d=("ticket_type", lambda x: int((x == "complaint").sum())),
-            avg_satisfaction_365d=("satisfaction_score", "mean"),
+            avg_satisfaction_365d=("satisfaction_score", lambda x: x.astype(float).mean()),
         )
         out = out.join(agg)
     else:
@@ -170,7 +170,8 @@ def segments(
         out["avg_satisfaction_365d"] = np.nan
     out["tickets_365d"] = out["tickets_365d"].fillna(0).astype(int)
     out["complaints_365d"] = out["complaints_365d"].fillna(0).astype(int)
-    out["service_risk"] = (out["complaints_365d"] >= 2) | (out["avg_satisfaction_365d"] <= 2.0)
+    out["avg_satisfaction_365d"] = out["avg_satisfaction_365d"].astype(float)
+    out["service_risk"] = ((out["complaints_365d"] >= 2) | (out["avg_satisfaction_365d"] <= 2.0)).astype(bool)
 
     out["strategy_group"] = np.select(
         [out["service_risk"] | out["lifecycle_stage"].isin(["declining", "churned"]),

@@ -1,0 +1,144 @@
+"""The dbt models against an independent pandas reading of SPEC sections 4 and 5, on generated data."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from crmseg import duck
+from crmseg.settings import Settings
+from orchestration.cli import main
+from tests import reference_segments as ref
+from tests.conftest import END_DATE
+
+AS_OF_DATES = (END_DATE - timedelta(days=45), END_DATE)
+COMPARED = [
+    "crm_account_id", "erp_customer_code", "first_order_date", "last_order_date", "tenure_days", "orders_total",
+    "recency_days", "frequency", "monetary", "annual_revenue", "r_score", "f_score", "m_score", "fm_score",
+    "rfm_cell", "rfm_segment", "rfm_segment_cn8", "abc_class", "value_tier", "lifecycle_stage",
+    "campaign_responses_365d", "campaign_engagement", "tickets_365d", "complaints_365d", "avg_satisfaction_365d",
+    "service_risk", "strategy_group", "marketing_allowed",
+]  # fmt: skip
+
+
+def key(prefix: str, value: str) -> str:
+    return hashlib.md5(f"{prefix}:{value}".encode()).hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, demo_sources):
+    """The whole pipeline run for two as-of dates on the demo sources; the warehouse path."""
+    root = tmp_path_factory.mktemp("segments")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRMSEG_DATA_DIR", str(root / "data"))
+        patch.setenv("CRMSEG_CRM_URL", f"sqlite:///{demo_sources / 'crm.sqlite'}")
+        patch.setenv("CRMSEG_ERP_URL", f"sqlite:///{demo_sources / 'erp.sqlite'}")
+        patch.setenv("CRMSEG_SERVICE_URL", str(demo_sources / "service"))
+        patch.setenv("CRMSEG_START_DATE", "2026-01-01")
+        patch.setenv("DAGSTER_HOME", str(root / "dagster"))
+        for as_of in AS_OF_DATES:
+            assert main(["run", "--as-of", as_of.isoformat()]) == 0
+        return Settings.from_env().warehouse_path
+
+
+def read(warehouse, sql: str) -> pd.DataFrame:
+    with duck.connect(warehouse, read_only=True, timezone="Asia/Shanghai") as con:
+        return con.execute(sql).df()
+
+
+def reference(warehouse, as_of: date) -> pd.DataFrame:
+    """SPEC section 5 in pandas, from the staged tables and the reference's own identity rules."""
+    accounts = read(warehouse, "SELECT * FROM staging.stg_crm__accounts")
+    erp_customers = read(warehouse, "SELECT * FROM staging.stg_erp__customers")
+    links = ref.link_erp_customers(accounts, erp_customers)
+    links["customer_key"] = [
+        key("crm", account) if isinstance(account, str) else key("erp", code)
+        for account, code in zip(links["account_id"], links["customer_code"], strict=True)
+    ]
+    orders = read(warehouse, "SELECT * FROM staging.stg_erp__sales_orders").merge(
+        links[["customer_code", "customer_key"]], on="customer_code"
+    )
+    responses = read(
+        warehouse, "SELECT account_id, response_type, CAST(responded_at AS TIMESTAMP) AS responded_at "
+        "FROM staging.stg_crm__campaign_responses"
+    )  # fmt: skip
+    responses["customer_key"] = [key("crm", a) for a in responses["account_id"]]
+    tickets = read(
+        warehouse, "SELECT customer_key, ticket_type, satisfaction_score, CAST(created_at AS TIMESTAMP) AS created_at "
+        "FROM intermediate.int_tickets_linked WHERE customer_key IS NOT NULL"
+    )  # fmt: skip
+
+    # customers as of D: accounts created by D and not deleted, and every other customer with an order by D
+    accounts["customer_key"] = [key("crm", a) for a in accounts["account_id"]]
+    live = accounts[~accounts["is_deleted"].fillna(False).astype(bool)]
+    created = live[pd.to_datetime(live["created_at"].dt.tz_convert("Asia/Shanghai").dt.date) <= pd.Timestamp(as_of)]
+    ordered = orders[pd.to_datetime(orders["order_date"]) <= pd.Timestamp(as_of)]["customer_key"]
+    deleted = set(accounts["customer_key"]) - set(live["customer_key"])
+    population = pd.DataFrame({"customer_key": sorted((set(created["customer_key"]) | set(ordered)) - deleted)})
+
+    out = ref.segments(population, orders, as_of, responses, tickets)
+    crm_ids = dict(zip(accounts["customer_key"], accounts["account_id"], strict=True))
+    codes = links.groupby("customer_key")["customer_code"].min()
+    consent = dict(zip(accounts["customer_key"], accounts["marketing_consent"], strict=True))
+    out["crm_account_id"] = out["customer_key"].map(crm_ids)
+    out["erp_customer_code"] = out["customer_key"].map(codes)
+    out["marketing_allowed"] = out["customer_key"].map(consent).fillna(False).astype(bool)
+    out["first_order_date"] = out.pop("first_order").dt.date
+    out["last_order_date"] = out.pop("last_order").dt.date
+    return out
+
+
+@pytest.mark.parametrize("as_of", AS_OF_DATES, ids=str)
+def test_dbt_agrees_with_the_reference_row_by_row(built, as_of):
+    expected = reference(built, as_of).set_index("customer_key").sort_index()
+    actual = read(built, f"SELECT * FROM marts.customer_segments_history WHERE as_of_date = DATE '{as_of}'")
+    actual = actual.set_index("customer_key").sort_index()
+    assert list(actual.index) == list(expected.index)
+    assert actual["segment_rules_version"].nunique() == 1
+    for column in COMPARED:
+        mine, theirs = actual[column], expected[column]
+        if column.endswith("_date"):
+            mine, theirs = pd.to_datetime(mine), pd.to_datetime(theirs)
+        if column in ("monetary", "annual_revenue", "avg_satisfaction_365d"):
+            equal = (mine.astype(float) - theirs.astype(float)).abs().lt(1e-6) | (mine.isna() & theirs.isna())
+        else:
+            equal = (mine.astype(object).where(mine.notna(), None) == theirs.astype(object).where(theirs.notna(), None))
+            equal |= mine.isna() & theirs.isna()
+        differing = actual.index[~equal.to_numpy()]
+        assert len(differing) == 0, (column, mine[differing][:5].tolist(), theirs[differing][:5].tolist())
+
+
+def test_every_segment_value_is_present_on_the_demo(built):
+    values = read(built, f"SELECT * FROM marts.customer_segments WHERE as_of_date = DATE '{END_DATE}'")
+    assert set(values["rfm_segment"].dropna()) == {s for row in ref.GRID.values() for s in row.values()}
+    assert set(values["lifecycle_stage"]) == {"prospect", "new", "one_time", "repeat", "loyal", "declining", "churned"}
+    assert set(values["value_tier"].dropna()) == {"strategic", "key", "ordinary"}
+    assert set(values["strategy_group"]) == {"high_value", "growth", "potential", "risk"}
+
+
+def test_erp_links_agree_with_the_reference(built):
+    accounts = read(built, "SELECT * FROM staging.stg_crm__accounts")
+    erp_customers = read(built, "SELECT * FROM staging.stg_erp__customers")
+    expected = ref.link_erp_customers(accounts, erp_customers).set_index("customer_code").sort_index()
+    actual = read(built, "SELECT * FROM intermediate.int_erp_customers_linked").set_index("customer_code").sort_index()
+    assert (actual["crm_account_id"].fillna("") == expected["account_id"].fillna("")).all()
+    expected_rule = expected["rule"].where(expected["rule"] != "conflict")
+    assert (actual["link_rule"].fillna("") == expected_rule.fillna("")).all()
+    assert set(actual["link_rule"].dropna()) == {"crm_account_id", "tax_id", "email", "phone"}
+
+
+def test_marts_hold_both_dates_and_the_latest_is_served(built):
+    history_dates = read(built, "SELECT DISTINCT as_of_date FROM marts.customer_segments_history ORDER BY 1")
+    assert [d.date() for d in pd.to_datetime(history_dates["as_of_date"])] == list(AS_OF_DATES)
+    latest = read(built, "SELECT DISTINCT as_of_date FROM marts.customer_segments")
+    assert len(latest) == 1 and pd.Timestamp(latest.iloc[0, 0]).date() == END_DATE
+    transitions = read(built, "SELECT * FROM marts.segment_transitions")
+    assert set(pd.to_datetime(transitions["to_date"]).dt.date) == {END_DATE}
+    customers = read(built, f"SELECT count(*) AS n FROM marts.customer_segments_history WHERE as_of_date = DATE '{END_DATE}'")
+    moved = transitions[(transitions["dimension"] == "strategy_group") & (transitions["to_segment"] != "absent")]
+    assert moved["customers"].sum() == customers["n"][0]
+    weights = read(built, "SELECT sum(resource_weight) AS total FROM marts.strategy_assignments")
+    assert abs(weights["total"][0] - 1) < 1e-9
