@@ -2,6 +2,7 @@
 
     BENCH_CUSTOMERS=1000000 make bench     # the sizes the issues quote (default)
     BENCH_CUSTOMERS=100000 make bench      # a quicker look
+    BENCH_PARTS=dbt make bench             # only some parts (generate, extract, dbt); sources are reused
 
 Each measured stage runs in its own process so that its peak memory (max RSS)
 is its own. Extraction is compared with each database's own bulk export of
@@ -98,12 +99,72 @@ def stage_extract(admin_url: str, source: str) -> dict:
     return {"rows": result.rows_in_raw, "seconds": result.seconds}
 
 
+def stage_land_embedded() -> dict:
+    """Land every generated table from SQLite and JSON Lines: the warehouse the dbt stage builds on."""
+    from crmseg import contract
+    from crmseg.landing import land_table
+    from crmseg.sources import SourceLocation
+
+    warehouse = WORK / "warehouse-embedded" / "warehouse.duckdb"
+    warehouse.parent.mkdir(exist_ok=True)
+    warehouse.unlink(missing_ok=True)
+    sources = WORK / "sources"
+    urls = {
+        "crm": f"sqlite:///{sources}/crm.sqlite",
+        "erp": f"sqlite:///{sources}/erp.sqlite",
+        "service": str(sources / "service"),
+    }
+    rows, seconds = 0, 0.0
+    for table in contract.TABLES:
+        location = SourceLocation.parse(table.source, urls[table.source])
+        result = land_table(warehouse, location, table, load_id="bench", timezone="Asia/Shanghai")
+        rows, seconds = rows + result.rows_in_raw, seconds + result.seconds
+    return {"rows": rows, "seconds": seconds}
+
+
+def stage_dbt() -> dict:
+    """`dbt build` for one as-of date on the landed warehouse: time per model, start-up, peak memory of dbt."""
+    from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    env = {**os.environ, "CRMSEG_DATA_DIR": str(WORK / "warehouse-embedded"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    target = WORK / "dbt-target"
+    command = [DBT_EXECUTABLE, "--quiet", "build", "--target-path", str(target), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    timings = {}
+    for name, extra in (("startup", ["--select", "int_as_of_dates"]), ("build", [])):
+        started = time.monotonic()
+        subprocess.run(
+            [*command, *extra, "--vars", json.dumps({"as_of_date": END_DATE.isoformat()})],
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            check=True,
+        )
+        timings[name] = time.monotonic() - started
+        if name == "startup":  # a one-model build: what is left after the model is dbt's own start-up
+            results = json.loads((target / "run_results.json").read_text())["results"]
+            timings["startup"] -= sum(r["execution_time"] for r in results)
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    models = {
+        r["unique_id"].split(".")[-1]: r["execution_time"] for r in results if r["unique_id"].startswith("model.")
+    }
+    tests = sum(r["execution_time"] for r in results if not r["unique_id"].startswith(("model.", "seed.")))
+    return {
+        "rows": CUSTOMERS,
+        "seconds": timings["build"],
+        "startup_seconds": round(timings["startup"], 2),
+        "tests_seconds": round(tests, 2),
+        "models": {name: round(seconds, 2) for name, seconds in sorted(models.items(), key=lambda item: -item[1])},
+        "dbt_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
+
+
 STAGES = {
     "generate": stage_generate,
     "load_postgres": lambda: stage_load(POSTGRES_ADMIN_URL),
     "load_mariadb": lambda: stage_load(MARIADB_ADMIN_URL),
     "extract_postgres": lambda: stage_extract(POSTGRES_ADMIN_URL, "postgres"),
     "extract_mariadb": lambda: stage_extract(MARIADB_ADMIN_URL, "mariadb"),
+    "land_embedded": stage_land_embedded,
+    "dbt": stage_dbt,
 }
 
 
@@ -141,6 +202,20 @@ def export_mariadb() -> float:
 # -- the report ---------------------------------------------------------------------------------
 
 
+def bench_extraction(record, results: dict) -> None:
+    """Order lines from PostgreSQL and MariaDB against each database's own bulk export of them."""
+    for database, export in (("postgres", export_postgres), ("mariadb", export_mariadb)):
+        record(f"load erp into {database}", run_stage(f"load_{database}"))
+        extracted = run_stage(f"extract_{database}")
+        record(f"{database} bulk export", {"rows": extracted["rows"], "seconds": export()})
+        record(f"extract lines from {database}", extracted)
+        ratio = (
+            results[f"extract lines from {database}"]["rows_per_s"] / results[f"{database} bulk export"]["rows_per_s"]
+        )
+        results[f"{database} extract / bulk export"] = {"ratio": round(ratio, 2)}
+        print(f"  {database}: extraction runs at {ratio:.2f}x the rate of the database's own bulk export")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", choices=STAGES, help="run one stage and print its figures as JSON (internal)")
@@ -164,17 +239,21 @@ def main() -> None:
             flush=True,
         )
 
-    record("generate (sqlite + jsonl)", run_stage("generate"))
-    lines = results["generate (sqlite + jsonl)"]["order_lines"]
-    for database, export in (("postgres", export_postgres), ("mariadb", export_mariadb)):
-        record(f"load erp into {database}", run_stage(f"load_{database}"))
-        record(f"{database} bulk export", {"rows": lines, "seconds": export()})
-        record(f"extract lines from {database}", run_stage(f"extract_{database}"))
-        ratio = (
-            results[f"extract lines from {database}"]["rows_per_s"] / results[f"{database} bulk export"]["rows_per_s"]
+    parts = set(os.environ.get("BENCH_PARTS", "generate,extract,dbt").split(","))
+    if "generate" in parts or not (WORK / "sources" / "manifest.json").exists():
+        record("generate (sqlite + jsonl)", run_stage("generate"))
+    if "extract" in parts:
+        bench_extraction(record, results)
+    if "dbt" in parts:
+        record("land all tables (sqlite)", run_stage("land_embedded"))
+        dbt = run_stage("dbt")
+        record("dbt build (customers)", dbt)
+        print(
+            f"    dbt start-up {dbt['startup_seconds']:.1f} s, tests {dbt['tests_seconds']:.1f} s, "
+            f"dbt peak {dbt['dbt_peak_rss_mib']:,.0f} MiB; slowest models:"
         )
-        results[f"{database} extract / bulk export"] = {"ratio": round(ratio, 2)}
-        print(f"  {database}: extraction runs at {ratio:.2f}x the rate of the database's own bulk export")
+        for model, seconds in list(dbt["models"].items())[:8]:
+            print(f"      {model:<40} {seconds:>8.2f} s")
 
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
