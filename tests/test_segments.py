@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from crmseg import duck
-from crmseg.settings import Settings
 from orchestration.cli import main
 from tests import reference_segments as ref
 from tests.conftest import END_DATE
@@ -29,19 +29,31 @@ def key(prefix: str, value: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, demo_sources):
-    """The whole pipeline run for two as-of dates on the demo sources; the warehouse path."""
+def settings_env(tmp_path_factory, demo_sources) -> dict[str, str]:
     root = tmp_path_factory.mktemp("segments")
+    return {
+        "CRMSEG_DATA_DIR": str(root / "data"),
+        "CRMSEG_CRM_URL": f"sqlite:///{demo_sources / 'crm.sqlite'}",
+        "CRMSEG_ERP_URL": f"sqlite:///{demo_sources / 'erp.sqlite'}",
+        "CRMSEG_SERVICE_URL": str(demo_sources / "service"),
+        "CRMSEG_START_DATE": "2026-01-01",
+        "DAGSTER_HOME": str(root / "dagster"),
+    }
+
+
+def run_cli(settings_env: dict[str, str], *args: str) -> int:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CRMSEG_DATA_DIR", str(root / "data"))
-        patch.setenv("CRMSEG_CRM_URL", f"sqlite:///{demo_sources / 'crm.sqlite'}")
-        patch.setenv("CRMSEG_ERP_URL", f"sqlite:///{demo_sources / 'erp.sqlite'}")
-        patch.setenv("CRMSEG_SERVICE_URL", str(demo_sources / "service"))
-        patch.setenv("CRMSEG_START_DATE", "2026-01-01")
-        patch.setenv("DAGSTER_HOME", str(root / "dagster"))
-        for as_of in AS_OF_DATES:
-            assert main(["run", "--as-of", as_of.isoformat()]) == 0
-        return Settings.from_env().warehouse_path
+        for name, value in settings_env.items():
+            patch.setenv(name, value)
+        return main(list(args))
+
+
+@pytest.fixture(scope="module")
+def built(settings_env):
+    """The whole pipeline run for two as-of dates on the demo sources; the warehouse path."""
+    for as_of in AS_OF_DATES:
+        assert run_cli(settings_env, "run", "--as-of", as_of.isoformat()) == 0
+    return Path(settings_env["CRMSEG_DATA_DIR"]) / "warehouse.duckdb"
 
 
 def read(warehouse, sql: str) -> pd.DataFrame:
@@ -105,7 +117,7 @@ def test_dbt_agrees_with_the_reference_row_by_row(built, as_of):
         if column in ("monetary", "annual_revenue", "avg_satisfaction_365d"):
             equal = (mine.astype(float) - theirs.astype(float)).abs().lt(1e-6) | (mine.isna() & theirs.isna())
         else:
-            equal = (mine.astype(object).where(mine.notna(), None) == theirs.astype(object).where(theirs.notna(), None))
+            equal = mine.astype(object).where(mine.notna(), None) == theirs.astype(object).where(theirs.notna(), None)
             equal |= mine.isna() & theirs.isna()
         differing = actual.index[~equal.to_numpy()]
         assert len(differing) == 0, (column, mine[differing][:5].tolist(), theirs[differing][:5].tolist())
@@ -137,8 +149,19 @@ def test_marts_hold_both_dates_and_the_latest_is_served(built):
     assert len(latest) == 1 and pd.Timestamp(latest.iloc[0, 0]).date() == END_DATE
     transitions = read(built, "SELECT * FROM marts.segment_transitions")
     assert set(pd.to_datetime(transitions["to_date"]).dt.date) == {END_DATE}
-    customers = read(built, f"SELECT count(*) AS n FROM marts.customer_segments_history WHERE as_of_date = DATE '{END_DATE}'")
+    customers = read(
+        built, f"SELECT count(*) AS n FROM marts.customer_segments_history WHERE as_of_date = DATE '{END_DATE}'"
+    )
     moved = transitions[(transitions["dimension"] == "strategy_group") & (transitions["to_segment"] != "absent")]
     assert moved["customers"].sum() == customers["n"][0]
     weights = read(built, "SELECT sum(resource_weight) AS total FROM marts.strategy_assignments")
     assert abs(weights["total"][0] - 1) < 1e-9
+
+
+def test_rerunning_a_date_gives_the_same_rows_and_keys(built, settings_env):
+    """customer_key is stable from run to run; a re-run replaces its date only."""
+    everything = "SELECT * FROM marts.customer_segments_history ORDER BY as_of_date, customer_key"
+    before = read(built, everything)
+    assert run_cli(settings_env, "run", "--as-of", AS_OF_DATES[0].isoformat()) == 0
+    after = read(built, everything)
+    pd.testing.assert_frame_equal(before, after)

@@ -4,11 +4,19 @@ with source as (
 ),
 
 accounts as (
-    select distinct {{ text('account_id') }} as account_id from {{ source('crm', 'accounts') }}
+    -- a parent row that was rejected takes its children with it, with their own reason
+    select account_id, bool_or(len(reject_reasons) = 0) as is_accepted
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by account_id
 ),
 
 campaigns as (
-    select distinct {{ text('campaign_id') }} as campaign_id from {{ source('crm', 'campaigns') }}
+    -- a parent row that was rejected takes its children with it, with their own reason
+    select campaign_id, bool_or(len(reject_reasons) = 0) as is_accepted
+    from {{ ref('base_crm__campaigns') }}
+    where campaign_id is not null
+    group by campaign_id
 ),
 
 typed as (
@@ -31,8 +39,10 @@ checked as (
             ("response_id is not null and " ~ duplicate("response_id", "_loaded_at desc, responded_at desc"), "duplicate_key"),
             ("typed.campaign_id is null", "missing_required:campaign_id"),
             ("typed.campaign_id is not null and campaigns.campaign_id is null", "unknown_campaign:campaign_id"),
+            ("not campaigns.is_accepted", "rejected_campaign:campaign_id"),
             ("typed.account_id is null", "missing_required:account_id"),
             ("typed.account_id is not null and accounts.account_id is null", "unknown_account:account_id"),
+            ("not accounts.is_accepted", "rejected_account:account_id"),
             ("response_type is null", "missing_required:response_type"),
             ("response_type not in ('delivered', 'opened', 'clicked', 'registered', 'attended', 'converted')", "unknown_value:response_type"),
             ("responded_at__text is null", "missing_required:responded_at"),

@@ -4,7 +4,11 @@ with source as (
 ),
 
 accounts as (
-    select distinct {{ text('account_id') }} as account_id from {{ source('crm', 'accounts') }}
+    -- a parent row that was rejected takes its children with it, with their own reason
+    select account_id, bool_or(len(reject_reasons) = 0) as is_accepted
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by account_id
 ),
 
 typed as (
@@ -29,6 +33,7 @@ checked as (
             ("contact_id is not null and " ~ duplicate("contact_id", "updated_at desc nulls last, _loaded_at desc, full_name"), "duplicate_key"),
             ("typed.account_id is null", "missing_required:account_id"),
             ("typed.account_id is not null and accounts.account_id is null", "unknown_account:account_id"),
+            ("not accounts.is_accepted", "rejected_account:account_id"),
             (bad_email("email"), "invalid_format:email"),
             (bad_phone("phone"), "invalid_format:phone"),
             (bad_type("created_at"), "invalid_type:created_at"),

@@ -4,7 +4,11 @@ with source as (
 ),
 
 orders as (
-    select distinct {{ text('order_id') }} as order_id from {{ source('erp', 'sales_orders') }}
+    -- a parent row that was rejected takes its children with it, with their own reason
+    select order_id, bool_or(len(reject_reasons) = 0) as is_accepted
+    from {{ ref('base_erp__sales_orders') }}
+    where order_id is not null
+    group by order_id
 ),
 
 typed as (
@@ -30,6 +34,7 @@ checked as (
             (bad_type("line_no"), "invalid_type:line_no"),
             ("typed.order_id is not null and line_no is not null and " ~ duplicate("typed.order_id, line_no", "_loaded_at desc, line_amount"), "duplicate_key"),
             ("typed.order_id is not null and orders.order_id is null", "unknown_order:order_id"),
+            ("not orders.is_accepted", "rejected_order:order_id"),
             (bad_type("quantity"), "invalid_type:quantity"),
             (bad_type("unit_price"), "invalid_type:unit_price"),
             (bad_type("discount_amount"), "invalid_type:discount_amount"),

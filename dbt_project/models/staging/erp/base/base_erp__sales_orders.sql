@@ -4,7 +4,11 @@ with source as (
 ),
 
 customers as (
-    select distinct {{ text('customer_code') }} as customer_code from {{ source('erp', 'customers') }}
+    -- a parent row that was rejected takes its children with it, with their own reason
+    select customer_code, bool_or(len(reject_reasons) = 0) as is_accepted
+    from {{ ref('base_erp__customers') }}
+    where customer_code is not null
+    group by customer_code
 ),
 
 typed as (
@@ -28,6 +32,7 @@ checked as (
             ("order_id is not null and " ~ duplicate("order_id", "updated_at desc nulls last, _loaded_at desc, status"), "duplicate_key"),
             ("typed.customer_code is null", "missing_required:customer_code"),
             ("typed.customer_code is not null and customers.customer_code is null", "unknown_customer:customer_code"),
+            ("not customers.is_accepted", "rejected_customer:customer_code"),
             ("order_date__text is null", "missing_required:order_date"),
             (bad_type("order_date"), "invalid_type:order_date"),
             ("order_date > cast(_loaded_at as date)", "future_date:order_date"),
