@@ -3,7 +3,13 @@
 
 {#- A source value as trimmed text, full-width digits and signs made half-width; '' is null. -#}
 {% macro text(column) -%}
-    nullif(trim(translate(cast({{ column }} as varchar), '０１２３４５６７８９＋－（）＠　', '0123456789+-()@ ')), '')
+    {%- set value = "cast(" ~ column ~ " as varchar)" -%}
+    {#- translate is costly: only values with a multi-byte character (bytes <> characters) need it -#}
+    nullif(trim(case
+        when strlen({{ value }}) <> length({{ value }})
+            then translate({{ value }}, '０１２３４５６７８９＋－（）＠　', '0123456789+-()@ ')
+        else {{ value }}
+    end), '')
 {%- endmacro %}
 
 {#- The text and the typed value of a column: <column>__text and <column>. -#}
