@@ -53,6 +53,7 @@ counted as (
 ),
 
 responses as (
+    -- counted per account first: the key is worked out once per account, not once per response
     select
         dates.as_of_date,
         {{ customer_key('responses.account_id', 'null') }} as customer_key,
@@ -63,7 +64,7 @@ responses as (
             cast(responses.responded_at as date) <= dates.as_of_date
             and cast(responses.responded_at as date) > dates.as_of_date - {{ var('interaction_window_days') }}
     where responses.response_type in ('clicked', 'registered', 'attended', 'converted')
-    group by all
+    group by dates.as_of_date, responses.account_id
 ),
 
 tickets as (

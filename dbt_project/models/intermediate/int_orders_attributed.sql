@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- One row per staged sales order, with the customer it belongs to.
 with orders as (
     select * from {{ ref('stg_erp__sales_orders') }}
