@@ -5,7 +5,9 @@ with source as (
 
 customers as (
     -- a parent row that was rejected takes its children with it, with their own reason
-    select customer_code, bool_or(len(reject_reasons) = 0) as is_accepted
+    select
+        customer_code,
+        bool_or(len(reject_reasons) = 0) as is_accepted
     from {{ ref('base_erp__customers') }}
     where customer_code is not null
     group by customer_code
