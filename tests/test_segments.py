@@ -96,7 +96,7 @@ def reference(warehouse, as_of: date) -> pd.DataFrame:
     codes = links.groupby("customer_key")["customer_code"].min()
     consent = dict(zip(accounts["customer_key"], accounts["marketing_consent"], strict=True))
     out["crm_account_id"] = out["customer_key"].map(crm_ids)
-    out["erp_customer_code"] = out["customer_key"].map(codes)
+    out["erp_customer_code"] = out["customer_key"].map(codes).where(out["orders_total"] > 0)
     out["marketing_allowed"] = out["customer_key"].map(consent).fillna(False).astype(bool)
     out["first_order_date"] = out.pop("first_order").dt.date
     out["last_order_date"] = out.pop("last_order").dt.date

@@ -88,7 +88,8 @@ final as (
         population.customer_key,
         population.as_of_date,
         population.crm_account_id,
-        population.erp_customer_code,
+        -- the SPEC leaves prospects without an ERP code, even when a code is linked
+        case when counted.customer_key is not null then population.erp_customer_code end as erp_customer_code,
         population.customer_type,
         population.industry,
         population.company_size,
