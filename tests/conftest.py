@@ -7,6 +7,7 @@ whose server is down skips with the reason; in CI (CI=true) it fails.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import date
 from pathlib import Path
@@ -74,19 +75,35 @@ def demo_sources(tmp_path_factory) -> Path:
     return out
 
 
+def settings_for(sources: Path, root: Path) -> dict[str, str]:
+    """The CRMSEG_* settings (and DAGSTER_HOME) of a run on these sources, with its data under root."""
+    return {
+        "CRMSEG_DATA_DIR": str(root / "data"),
+        "CRMSEG_CRM_URL": f"sqlite:///{sources / 'crm.sqlite'}",
+        "CRMSEG_ERP_URL": f"sqlite:///{sources / 'erp.sqlite'}",
+        "CRMSEG_SERVICE_URL": str(sources / "service"),
+        "CRMSEG_START_DATE": "2026-01-01",
+        "DAGSTER_HOME": str(root / "dagster"),
+    }
+
+
+def run_cli(settings: dict[str, str], *args: str) -> int:
+    """`crmseg ARGS` with these settings, for fixtures wider than one test."""
+    from orchestration.cli import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings.items():
+            patch.setenv(name, value)
+        return main(list(args))
+
+
 @pytest.fixture
 def env(tmp_path, monkeypatch, demo_sources):
     """Settings pointing at a fresh data dir and a private copy of the demo sources."""
-    import shutil
-
     sources = tmp_path / "sources"
     shutil.copytree(demo_sources, sources)
-    monkeypatch.setenv("CRMSEG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CRMSEG_CRM_URL", f"sqlite:///{sources / 'crm.sqlite'}")
-    monkeypatch.setenv("CRMSEG_ERP_URL", f"sqlite:///{sources / 'erp.sqlite'}")
-    monkeypatch.setenv("CRMSEG_SERVICE_URL", str(sources / "service"))
-    monkeypatch.setenv("CRMSEG_START_DATE", "2026-01-01")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    for name, value in settings_for(sources, tmp_path).items():
+        monkeypatch.setenv(name, value)
     return sources
 
 

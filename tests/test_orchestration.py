@@ -17,7 +17,7 @@ from crmseg import contract, duck
 from crmseg.settings import Settings
 from orchestration.cli import main
 from orchestration.definitions import JOB_NAME, SCHEDULE_NAME, build_definitions
-from tests.conftest import END_DATE, fingerprint
+from tests.conftest import END_DATE, fingerprint, run_cli, settings_for
 
 AS_OF = END_DATE.isoformat()
 
@@ -85,14 +85,7 @@ def test_usage_errors_are_one_line(env, capsys):
 def first_run(tmp_path_factory, demo_sources) -> Path:
     """A warehouse after one good run on the demo sources, for tests that break a source afterwards."""
     root = tmp_path_factory.mktemp("first_run")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CRMSEG_DATA_DIR", str(root / "data"))
-        patch.setenv("CRMSEG_CRM_URL", f"sqlite:///{demo_sources / 'crm.sqlite'}")
-        patch.setenv("CRMSEG_ERP_URL", f"sqlite:///{demo_sources / 'erp.sqlite'}")
-        patch.setenv("CRMSEG_SERVICE_URL", str(demo_sources / "service"))
-        patch.setenv("CRMSEG_START_DATE", "2026-01-01")
-        patch.setenv("DAGSTER_HOME", str(root / "dagster"))
-        assert main(["run", "--as-of", AS_OF]) == 0
+    assert run_cli(settings_for(demo_sources, root), "run", "--as-of", AS_OF) == 0
     return root / "data" / "warehouse.duckdb"
 
 

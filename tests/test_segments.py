@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from crmseg import duck
-from orchestration.cli import main
 from tests import reference_segments as ref
-from tests.conftest import END_DATE
+from tests.conftest import END_DATE, run_cli, settings_for
 
 AS_OF_DATES = (END_DATE - timedelta(days=45), END_DATE)
 COMPARED = [
@@ -30,22 +29,7 @@ def key(prefix: str, value: str) -> str:
 
 @pytest.fixture(scope="module")
 def settings_env(tmp_path_factory, demo_sources) -> dict[str, str]:
-    root = tmp_path_factory.mktemp("segments")
-    return {
-        "CRMSEG_DATA_DIR": str(root / "data"),
-        "CRMSEG_CRM_URL": f"sqlite:///{demo_sources / 'crm.sqlite'}",
-        "CRMSEG_ERP_URL": f"sqlite:///{demo_sources / 'erp.sqlite'}",
-        "CRMSEG_SERVICE_URL": str(demo_sources / "service"),
-        "CRMSEG_START_DATE": "2026-01-01",
-        "DAGSTER_HOME": str(root / "dagster"),
-    }
-
-
-def run_cli(settings_env: dict[str, str], *args: str) -> int:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in settings_env.items():
-            patch.setenv(name, value)
-        return main(list(args))
+    return settings_for(demo_sources, tmp_path_factory.mktemp("segments"))
 
 
 @pytest.fixture(scope="module")

@@ -4,23 +4,11 @@ with source as (
 ),
 
 accounts as (
-    -- a parent row that was rejected takes its children with it, with their own reason
-    select
-        account_id,
-        bool_or(len(reject_reasons) = 0) as is_accepted
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by account_id
+    {{ parent_rows('base_crm__accounts', 'account_id') }}
 ),
 
 campaigns as (
-    -- a parent row that was rejected takes its children with it, with their own reason
-    select
-        campaign_id,
-        bool_or(len(reject_reasons) = 0) as is_accepted
-    from {{ ref('base_crm__campaigns') }}
-    where campaign_id is not null
-    group by campaign_id
+    {{ parent_rows('base_crm__campaigns', 'campaign_id') }}
 ),
 
 typed as (

@@ -4,13 +4,7 @@ with source as (
 ),
 
 orders as (
-    -- a parent row that was rejected takes its children with it, with their own reason
-    select
-        order_id,
-        bool_or(len(reject_reasons) = 0) as is_accepted
-    from {{ ref('base_erp__sales_orders') }}
-    where order_id is not null
-    group by order_id
+    {{ parent_rows('base_erp__sales_orders', 'order_id') }}
 ),
 
 typed as (

@@ -4,13 +4,7 @@ with source as (
 ),
 
 customers as (
-    -- a parent row that was rejected takes its children with it, with their own reason
-    select
-        customer_code,
-        bool_or(len(reject_reasons) = 0) as is_accepted
-    from {{ ref('base_erp__customers') }}
-    where customer_code is not null
-    group by customer_code
+    {{ parent_rows('base_erp__customers', 'customer_code') }}
 ),
 
 typed as (
