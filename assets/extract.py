@@ -7,6 +7,7 @@ import dagster as dg
 from crmseg import contract
 from crmseg.errors import SourceError
 from crmseg.landing import land_table
+from expectations.runner import ERROR, CheckOutcome, load_suite, record_outcomes, validate
 from orchestration.resources import SourceResource, WarehouseResource
 
 SOURCE_KINDS = {"crm": "postgres", "erp": "mysql", "service": "file"}
@@ -21,6 +22,23 @@ def raw_key(table: contract.Table) -> dg.AssetKey:
     return dg.AssetKey([f"raw_{table.source}", table.name])
 
 
+def check_name(table: contract.Table, check: str) -> str:
+    return f"check_{table.name}_{check}"
+
+
+def check_specs(table: contract.Table) -> list[dg.AssetCheckSpec]:
+    """One asset check per expectation of the table's suite; error severity blocks what comes after."""
+    return [
+        dg.AssetCheckSpec(
+            name=check_name(table, expectation["meta"]["check"]),
+            asset=raw_key(table),
+            blocking=expectation["meta"]["severity"] == ERROR,
+            description=f"{expectation['type']} ({expectation['meta']['severity']})",
+        )
+        for expectation in load_suite(table)["expectations"]
+    ]
+
+
 def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
     source_key = f"{table.source}_source"
 
@@ -33,8 +51,9 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
         required_resource_keys={"warehouse", source_key},
         tags={"source": table.source},
         deps=[raw_key(contract.table(f"{table.source}.{table.parent[0]}"))] if table.parent else None,
+        check_specs=check_specs(table),
     )
-    def _extract(context: dg.AssetExecutionContext, config: ExtractConfig) -> dg.MaterializeResult:
+    def _extract(context: dg.AssetExecutionContext, config: ExtractConfig):
         warehouse: WarehouseResource = context.resources.warehouse
         source: SourceResource = getattr(context.resources, source_key)
         try:
@@ -53,7 +72,11 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
             f"{table.qualified}: {result.mode} load of {result.rows_extracted} rows, "
             f"{result.rows_in_raw} in {result.raw_table}"
         )
-        return dg.MaterializeResult(
+        with warehouse.connect() as con:
+            outcomes = validate(con, table, result.raw_table)
+            record_outcomes(con, outcomes, context.run.run_id, context.run.tags.get("crmseg/as_of_dates"))
+        yield dg.MaterializeResult(
+            check_results=[check_result(table, outcome) for outcome in outcomes],
             metadata={
                 "dagster/row_count": result.rows_in_raw,
                 "rows_extracted": result.rows_extracted,
@@ -65,10 +88,29 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
                 "dagster/column_schema": dg.TableSchema(
                     columns=[dg.TableColumn(c.name, c.type) for c in table.columns]
                 ),
-            }
+            },
         )
+        failed = [o for o in outcomes if o.severity == ERROR and not o.passed]
+        if failed:
+            # the checks are recorded above; failing the step keeps the models and publishing from running
+            raise dg.Failure(description=failed[0].describe(), metadata={"failed_checks": len(failed)})
 
     return _extract
 
 
 extract_assets = [extract_asset(t) for t in contract.TABLES]
+
+
+def check_result(table: contract.Table, outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=check_name(table, outcome.check),
+        asset_key=raw_key(table),
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR if outcome.severity == ERROR else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "unexpected_count": outcome.unexpected_count,
+            "unexpected_percent": round(outcome.unexpected_percent, 3),
+            "sample": ", ".join(outcome.sample) or "none",
+            "rows": outcome.rows,
+        },
+    )

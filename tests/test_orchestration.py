@@ -163,3 +163,49 @@ def test_bad_input_fails_with_one_line_and_loses_nothing(
             assert after[name][0] == rows, name
     if failed_table:
         assert after[failed_table] == before[failed_table]
+
+
+def test_a_poisoned_source_stops_the_run_before_the_models(env, capsys, first_run):
+    """ERP orders with 30% null customer codes: the blocking check fails, dbt does not run, the marts stay."""
+    warehouse = Settings.from_env().warehouse_path
+    warehouse.parent.mkdir(parents=True)
+    shutil.copy(first_run, warehouse)
+    marts_before = {name: value for name, value in fingerprint(warehouse).items() if name.startswith("marts.")}
+    assert marts_before
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    _sqlite(
+        env / "erp.sqlite",
+        f"UPDATE sales_orders SET customer_code = NULL, updated_at = '{now}' WHERE abs(random()) % 10 < 3",
+    )
+    capsys.readouterr()
+
+    assert main(["run", "--as-of", AS_OF]) == 1
+
+    captured = capsys.readouterr()
+    assert re.fullmatch(
+        r"error: erp\.sales_orders\.customer_code: expect_column_values_to_not_be_null "
+        r"failed for [\d,]+ of [\d,]+ rows "
+        r"\(\d\d\.\d%, check customer_code_not_null\)",
+        captured.err.strip(),
+    ), captured.err
+    assert "dbt:" not in captured.out  # no model was built
+    after = fingerprint(warehouse)
+    assert {name: value for name, value in after.items() if name.startswith("marts.")} == marts_before
+    with duck.connect(warehouse, read_only=True) as con:
+        failed = con.execute(
+            "SELECT source_table, check_name, severity FROM _crmseg.data_quality_results WHERE NOT passed "
+            "AND severity = 'error'"
+        ).fetchall()
+    assert failed == [("erp.sales_orders", "customer_code_not_null", "error")]
+
+
+def test_a_clean_run_passes_every_blocking_check_and_records_the_warnings(first_run):
+    with duck.connect(first_run, read_only=True) as con:
+        by_severity = dict(
+            con.execute(
+                "SELECT severity || ':' || passed, count(*) FROM _crmseg.data_quality_results GROUP BY ALL"
+            ).fetchall()
+        )
+    assert "error:false" not in by_severity
+    assert by_severity["error:true"] > 0
+    assert by_severity["warn:false"] > 0  # the demo's planted dirt shows as warnings
