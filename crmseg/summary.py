@@ -24,3 +24,26 @@ def segment_summary(warehouse: Path, as_of_date: str) -> str:
         for _, segment, customers, share, revenue_share in (r for r in rows if r[0] == dimension):
             lines.append(f"    {segment:<20} {customers:>10,} {share:>7.1%} {revenue_share:>8.1%}")
     return "\n".join(lines)
+
+
+def quality_summary(warehouse: Path, run_id: str) -> str:
+    """The run's checks and the rows kept out of the models, in a few lines."""
+    with duck.connect(warehouse, read_only=True) as con:
+        checks = con.execute(
+            "SELECT severity, passed, count(*) FROM _crmseg.data_quality_results WHERE run_id = ? GROUP BY ALL",
+            [run_id],
+        ).fetchall()
+        warnings = con.execute(
+            "SELECT source_table || ' ' || check_name, unexpected_count "
+            "FROM _crmseg.data_quality_results WHERE run_id = ? AND NOT passed ORDER BY unexpected_count DESC",
+            [run_id],
+        ).fetchall()
+        rejected = con.execute("SELECT count(*) FROM quality.rejected_rows").fetchone()[0]
+    counts = {(severity, passed): n for severity, passed, n in checks}
+    lines = [
+        f"quality: {counts.get(('error', True), 0)} blocking checks passed, "
+        f"{counts.get(('warn', True), 0)} warnings clear, {len(warnings)} raised; "
+        f"{rejected:,} rows rejected with reasons (quality.rejected_rows)"
+    ]
+    lines += [f"  warning {name}: {count:,} rows" for name, count in warnings[:8]]
+    return "\n".join(lines)

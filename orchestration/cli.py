@@ -23,7 +23,7 @@ import dagster as dg
 
 from crmseg.errors import CrmsegError
 from crmseg.settings import Settings
-from crmseg.summary import segment_summary
+from crmseg.summary import quality_summary, segment_summary
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = """\
@@ -201,6 +201,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     code = report(outcome, f"run for {as_of}")
     if code == 0:
         print(segment_summary(settings.warehouse_path, as_of))
+        print(quality_summary(settings.warehouse_path, outcome.run_id))
     return code
 
 
@@ -226,6 +227,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     code = report(outcome, f"pipeline run for {as_of}")
     if code == 0:
         print(segment_summary(settings.warehouse_path, as_of))
+        print(quality_summary(settings.warehouse_path, outcome.run_id))
         print(f"warehouse: {settings.warehouse_path}")
         print("next: `make dev` opens the Dagster UI with this run; `make test` runs the tests")
     return code
