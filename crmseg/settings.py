@@ -12,6 +12,7 @@ from crmseg.errors import CrmsegError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_START_DATE = "2020-01-01"
+SOURCE_URL_VARS = {"crm": "CRMSEG_CRM_URL", "erp": "CRMSEG_ERP_URL", "service": "CRMSEG_SERVICE_URL"}
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,9 @@ class Settings:
             data_dir=data_dir,
             timezone=timezone,
             start_date=start_date,
-            crm_url=env.get("CRMSEG_CRM_URL") or f"sqlite:///{sources / 'crm.sqlite'}",
-            erp_url=env.get("CRMSEG_ERP_URL") or f"sqlite:///{sources / 'erp.sqlite'}",
-            service_url=env.get("CRMSEG_SERVICE_URL") or str(sources / "service"),
+            crm_url=env.get(SOURCE_URL_VARS["crm"]) or f"sqlite:///{sources / 'crm.sqlite'}",
+            erp_url=env.get(SOURCE_URL_VARS["erp"]) or f"sqlite:///{sources / 'erp.sqlite'}",
+            service_url=env.get(SOURCE_URL_VARS["service"]) or str(sources / "service"),
             publish_postgres_url=env.get("CRMSEG_PUBLISH_POSTGRES_URL") or None,
         )
 

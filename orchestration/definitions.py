@@ -15,13 +15,12 @@ from dagster_dbt import DbtCliResource
 from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, build_dbt_assets
 from assets.extract import extract_assets
 from crmseg.contract import SOURCES
-from crmseg.settings import Settings
+from crmseg.settings import SOURCE_URL_VARS, Settings
 from orchestration.resources import SourceResource, WarehouseResource
 
 JOB_NAME = "nightly_segmentation"
 SCHEDULE_NAME = "nightly_segmentation_schedule"
 DBT_OP = "crmseg_dbt_models"
-SOURCE_URL_VARS = {"crm": "CRMSEG_CRM_URL", "erp": "CRMSEG_ERP_URL", "service": "CRMSEG_SERVICE_URL"}
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:

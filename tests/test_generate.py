@@ -14,32 +14,27 @@ from tests import reference_segments as ref
 from tests.conftest import END_DATE, make_sources
 
 
+def source_relation(out: Path, table: contract.Table) -> str:
+    """The generated table, every column read as text, as a source-agnostic reader sees it."""
+    if table.source == "service":
+        columns = ", ".join(f"'{c}': 'VARCHAR'" for c in table.column_names)
+        return f"read_json('{out}/service/{table.name}.jsonl', columns = {{{columns}}})"
+    return f"sqlite_scan('{out}/{table.source}.sqlite', '{table.name}')"
+
+
 def read_sources(out: Path) -> dict[str, pd.DataFrame]:
-    """Every generated table as a DataFrame of text, as a source-agnostic reader sees it."""
     with duck.connect() as con:
         con.execute("SET sqlite_all_varchar = true")
-        frames = {}
-        for table in contract.TABLES:
-            if table.source == "service":
-                columns = ", ".join(f"'{c}': 'VARCHAR'" for c in table.column_names)
-                relation = f"read_json('{out}/service/{table.name}.jsonl', columns = {{{columns}}})"
-            else:
-                relation = f"sqlite_scan('{out}/{table.source}.sqlite', '{table.name}')"
-            frames[table.qualified] = con.execute(f"SELECT * FROM {relation}").df()
-        return frames
+        return {t.qualified: con.execute(f"SELECT * FROM {source_relation(out, t)}").df() for t in contract.TABLES}
 
 
-def content_hashes(out: Path) -> dict[str, int]:
+def content_hashes(out: Path) -> dict[str, tuple]:
     with duck.connect() as con:
         con.execute("SET sqlite_all_varchar = true")
-        hashes = {}
-        for table in contract.TABLES:
-            if table.source == "service":
-                relation = f"read_json('{out}/service/{table.name}.jsonl')"
-            else:
-                relation = f"sqlite_scan('{out}/{table.source}.sqlite', '{table.name}')"
-            hashes[table.qualified] = con.execute(f"SELECT count(*), sum(hash(t)) FROM {relation} t").fetchone()
-        return hashes
+        return {
+            t.qualified: con.execute(f"SELECT count(*), sum(hash(t)) FROM {source_relation(out, t)} t").fetchone()
+            for t in contract.TABLES
+        }
 
 
 @pytest.fixture(scope="module")

@@ -89,6 +89,15 @@ def first_run(tmp_path_factory, demo_sources) -> Path:
     return root / "data" / "warehouse.duckdb"
 
 
+@pytest.fixture
+def landed(env, first_run) -> Path:
+    """This test's warehouse, as the first good run left it."""
+    warehouse = Settings.from_env().warehouse_path
+    warehouse.parent.mkdir(parents=True)
+    shutil.copy(first_run, warehouse)
+    return warehouse
+
+
 def _sqlite(path, *statements):
     with sqlite3.connect(path) as con:
         for statement in statements:
@@ -142,11 +151,9 @@ def wrong_type(sources, monkeypatch):
     ids=["unreachable", "missing_table", "missing_required_column", "unreadable_file", "wrong_type"],
 )
 def test_bad_input_fails_with_one_line_and_loses_nothing(
-    env, monkeypatch, capsys, first_run, breakage, message, failed_table
+    env, monkeypatch, capsys, landed, breakage, message, failed_table
 ):
-    warehouse = Settings.from_env().warehouse_path
-    warehouse.parent.mkdir(parents=True)
-    shutil.copy(first_run, warehouse)
+    warehouse = landed
     before = fingerprint(warehouse)
     capsys.readouterr()
 
@@ -165,11 +172,9 @@ def test_bad_input_fails_with_one_line_and_loses_nothing(
         assert after[failed_table] == before[failed_table]
 
 
-def test_a_poisoned_source_stops_the_run_before_the_models(env, capsys, first_run):
+def test_a_poisoned_source_stops_the_run_before_the_models(env, capsys, landed):
     """ERP orders with 30% null customer codes: the blocking check fails, dbt does not run, the marts stay."""
-    warehouse = Settings.from_env().warehouse_path
-    warehouse.parent.mkdir(parents=True)
-    shutil.copy(first_run, warehouse)
+    warehouse = landed
     marts_before = {name: value for name, value in fingerprint(warehouse).items() if name.startswith("marts.")}
     assert marts_before
     now = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")

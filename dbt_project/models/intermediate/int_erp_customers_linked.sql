@@ -44,18 +44,8 @@ candidates as (
     from customers inner join accounts on customers.phone = accounts.phone
 ),
 
-deciding as (
-    select * from candidates
-    qualify rule_order = min(rule_order) over (partition by customer_code)
-),
-
 first_rule as (
-    select
-        customer_code,
-        any_value(rule) as rule,
-        list(distinct account_id order by account_id) as matched_accounts
-    from deciding
-    group by customer_code
+    {{ first_matching_rule('candidates', 'customer_code') }}
 ),
 
 final as (

@@ -48,18 +48,8 @@ candidates as (
     from tickets inner join contact_points on tickets.customer_phone = contact_points.phone
 ),
 
-deciding as (
-    select * from candidates
-    qualify rule_order = min(rule_order) over (partition by ticket_id)
-),
-
 first_rule as (
-    select
-        ticket_id,
-        any_value(rule) as rule,
-        list(distinct account_id order by account_id) as matched_accounts
-    from deciding
-    group by ticket_id
+    {{ first_matching_rule('candidates', 'ticket_id') }}
 ),
 
 final as (
