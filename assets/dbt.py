@@ -10,6 +10,11 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+from assets.quality import record_checks
+from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed
+from orchestration.resources import WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # the dbt installed beside this Python, whether or not the virtualenv is on PATH
@@ -77,11 +82,18 @@ def dbt_build_args(first_date: str, last_date: str, user_vars: str) -> list[str]
     clash = sorted(set(extra) & set(dates))
     if clash:
         raise dg.Failure(description=f"dbt vars: {', '.join(clash)} come from the partition; use --as-of or backfill")
-    return ["build", "--vars", json.dumps({**extra, **dates}, sort_keys=True)]
+    # unit tests prove the rules with their default vars during development (`make test`); a run with
+    # other vars must not fail on them, and they would only repeat the same proof every night
+    return ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps({**extra, **dates}, sort_keys=True)]
 
 
 def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezone: str) -> dg.AssetsDefinition:
     project = dbt_project()
+    tests = {
+        unique_id: node
+        for unique_id, node in json.loads(project.manifest_path.read_text())["nodes"].items()
+        if node["resource_type"] == "test"
+    }
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -91,14 +103,47 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
         # a range of dates is one dbt build, not one process per day
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    def crmseg_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtConfig):
+    def crmseg_dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtConfig
+    ):
         dates = context.partition_key_range
         args = dbt_build_args(dates.start, dates.end, config.vars)
         env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone, "DBT_LOG_PATH": str(data_dir / "dbt")}
-        with _environment(env):
-            yield from dbt.cli(args, context=context).stream()
+        outcomes: list[CheckOutcome] = []
+        try:
+            with _environment(env):
+                for event in dbt.cli(args, context=context).stream():
+                    if isinstance(event, dg.AssetCheckResult):
+                        outcomes.append(test_outcome(event, tests))
+                    yield event
+        except DagsterDbtCliRuntimeError:
+            if any(outcome.blocks for outcome in outcomes):
+                raise dg.Failure(description=str(QualityGateFailed(outcomes))) from None
+            raise
+        finally:
+            # the dbt process has ended and released the warehouse
+            record_checks(context, warehouse, outcomes)
 
     return crmseg_dbt_models
+
+
+def test_outcome(result: dg.AssetCheckResult, tests: Mapping[str, Any]) -> CheckOutcome:
+    """A dbt test's result as a quality outcome: failing rows are what the test returned.
+
+    The severity is the test's own: dagster-dbt calls every passing test an error-severity one.
+    """
+    metadata = {name: getattr(value, "value", value) for name, value in result.metadata.items()}
+    test = tests[metadata["unique_id"]]
+    return CheckOutcome(
+        table=".".join(result.asset_key.path),
+        check=result.check_name,
+        check_type=f"dbt test {test['test_metadata']['name'] if test.get('test_metadata') else 'singular'}",
+        column=test.get("column_name"),
+        severity=WARN if test["config"]["severity"].lower() == "warn" else ERROR,
+        passed=result.passed,
+        rows=None,
+        unexpected_count=int(metadata.get("dagster_dbt/failed_row_count") or 0),
+    )
 
 
 class _environment:

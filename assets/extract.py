@@ -1,13 +1,15 @@
-"""Extraction: one asset per source table, landed in the warehouse's raw schemas."""
+"""Extraction: one asset per source table, landed in the warehouse's raw schemas behind its quality gate."""
 
 from datetime import timedelta
 
 import dagster as dg
 
+from assets.quality import record_checks
 from crmseg import contract
 from crmseg.errors import SourceError
 from crmseg.landing import land_table
-from expectations.runner import ERROR, CheckOutcome, load_suite, record_outcomes, validate
+from crmseg.quality import ERROR, CheckOutcome, QualityGateFailed
+from expectations.runner import load_suite, validate
 from orchestration.resources import SourceResource, WarehouseResource
 
 SOURCE_KINDS = {"crm": "postgres", "erp": "mysql", "service": "file"}
@@ -35,7 +37,7 @@ def check_specs(table: contract.Table) -> list[dg.AssetCheckSpec]:
             blocking=expectation["meta"]["severity"] == ERROR,
             description=f"{expectation['type']} ({expectation['meta']['severity']})",
         )
-        for expectation in load_suite(table)["expectations"]
+        for expectation in load_suite(table.qualified)["expectations"]
     ]
 
 
@@ -65,18 +67,24 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
                 timezone=warehouse.timezone,
                 full_refresh=config.full_refresh,
                 overlap=timedelta(minutes=config.overlap_minutes),
+                validate=validate,
             )
+        except QualityGateFailed as exc:
+            # the load was rolled back: the checks are reported, the raw table is as it was
+            report = record_checks(context, warehouse, exc.outcomes)
+            yield from (check_result(table, outcome) for outcome in exc.outcomes)
+            failed = sum(o.blocks for o in exc.outcomes)
+            metadata = {"failed_checks": failed, "report": dg.MetadataValue.path(report)}
+            raise dg.Failure(description=str(exc), metadata=metadata) from None
         except SourceError as exc:
             raise dg.Failure(description=str(exc), metadata={"source": table.source, "table": table.name}) from None
         context.log.info(
             f"{table.qualified}: {result.mode} load of {result.rows_extracted} rows, "
             f"{result.rows_in_raw} in {result.raw_table}"
         )
-        with warehouse.connect() as con:
-            outcomes = validate(con, table, result.raw_table)
-            record_outcomes(con, outcomes, context.run.run_id, context.run.tags.get("crmseg/as_of_dates"))
+        report = record_checks(context, warehouse, list(result.checks))
         yield dg.MaterializeResult(
-            check_results=[check_result(table, outcome) for outcome in outcomes],
+            check_results=[check_result(table, outcome) for outcome in result.checks],
             metadata={
                 "dagster/row_count": result.rows_in_raw,
                 "rows_extracted": result.rows_extracted,
@@ -84,16 +92,14 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
                 "high_water_mark": str(result.high_water_mark) if result.high_water_mark else "none",
                 "location": result.location,
                 "missing_optional_columns": ", ".join(result.missing_optional_columns) or "none",
+                "warnings": sum(not o.passed for o in result.checks),
+                "report": dg.MetadataValue.path(report),
                 "seconds": round(result.seconds, 3),
                 "dagster/column_schema": dg.TableSchema(
                     columns=[dg.TableColumn(c.name, c.type) for c in table.columns]
                 ),
             },
         )
-        failed = [o for o in outcomes if o.severity == ERROR and not o.passed]
-        if failed:
-            # the checks are recorded above; failing the step keeps the models and publishing from running
-            raise dg.Failure(description=failed[0].describe(), metadata={"failed_checks": len(failed)})
 
     return _extract
 
@@ -110,7 +116,9 @@ def check_result(table: contract.Table, outcome: CheckOutcome) -> dg.AssetCheckR
         metadata={
             "unexpected_count": outcome.unexpected_count,
             "unexpected_percent": round(outcome.unexpected_percent, 3),
+            "observed": outcome.observed or "n/a",
+            "expected": outcome.expected or "n/a",
             "sample": ", ".join(outcome.sample) or "none",
-            "rows": outcome.rows,
+            "rows": outcome.rows or 0,
         },
     )

@@ -2,7 +2,7 @@
 
     BENCH_CUSTOMERS=1000000 make bench     # the sizes the issues quote (default)
     BENCH_CUSTOMERS=100000 make bench      # a quicker look
-    BENCH_PARTS=dbt make bench             # some parts (generate, extract, land, dbt); earlier output is reused
+    BENCH_PARTS=dbt make bench             # some parts (generate, extract, land, suites, dbt); earlier output is reused
 
 Each measured stage runs in its own process so that its peak memory (max RSS)
 is its own. Extraction is compared with each database's own bulk export of
@@ -122,6 +122,37 @@ def stage_land_embedded() -> dict:
     return {"rows": rows, "seconds": seconds}
 
 
+def stage_suites() -> dict:
+    """Every table's Great Expectations suite on the landed warehouse: as a first (full) load, and as a
+    nightly load that brought one day's share of the rows (re-stamped in a transaction rolled back after)."""
+    from crmseg import contract, duck
+    from crmseg.landing import raw_table_name
+    from expectations.runner import validate
+
+    warehouse = WORK / "warehouse-embedded" / "warehouse.duckdb"
+    per_table, rows, nightly = {}, 0, 0.0
+    with duck.connect(warehouse, timezone="Asia/Shanghai") as con:
+        for table in contract.TABLES:
+            raw = raw_table_name(table)
+            started = time.monotonic()
+            outcomes = validate(con, table, raw, "bench", True)
+            per_table[table.qualified] = round(time.monotonic() - started, 2)
+            rows += con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+            assert outcomes and not any(o.blocks for o in outcomes), [o.describe() for o in outcomes if o.blocks]
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"UPDATE {raw} SET _load_id = 'nightly' WHERE hash(rowid) % 365 = 0")
+            started = time.monotonic()
+            validate(con, table, raw, "nightly", False)
+            nightly += time.monotonic() - started
+            con.execute("ROLLBACK")
+    return {
+        "rows": rows,
+        "seconds": sum(per_table.values()),
+        "nightly_seconds": round(nightly, 2),
+        "tables": dict(sorted(per_table.items(), key=lambda item: -item[1])),
+    }
+
+
 def stage_dbt() -> dict:
     """`dbt build` for one as-of date on the landed warehouse: time per model, start-up, peak memory of dbt."""
     from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
@@ -164,6 +195,7 @@ STAGES = {
     "extract_postgres": lambda: stage_extract(POSTGRES_ADMIN_URL, "postgres"),
     "extract_mariadb": lambda: stage_extract(MARIADB_ADMIN_URL, "mariadb"),
     "land_embedded": stage_land_embedded,
+    "suites": stage_suites,
     "dbt": stage_dbt,
 }
 
@@ -239,13 +271,19 @@ def main() -> None:
             flush=True,
         )
 
-    parts = set(os.environ.get("BENCH_PARTS", "generate,extract,land,dbt").split(","))
+    parts = set(os.environ.get("BENCH_PARTS", "generate,extract,land,suites,dbt").split(","))
     if "generate" in parts or not (WORK / "sources" / "manifest.json").exists():
         record("generate (sqlite + jsonl)", run_stage("generate"))
     if "extract" in parts:
         bench_extraction(record, results)
     if "land" in parts or not (WORK / "warehouse-embedded" / "warehouse.duckdb").exists():
         record("land all tables (sqlite)", run_stage("land_embedded"))
+    if "suites" in parts:
+        suites = run_stage("suites")
+        record("quality suites (full load)", suites)
+        print(f"    as a nightly load of a day's rows: {suites['nightly_seconds']:.1f} s; slowest tables:")
+        for name, seconds in list(suites["tables"].items())[:4]:
+            print(f"      {name:<40} {seconds:>8.2f} s")
     if "dbt" in parts:
         dbt = run_stage("dbt")
         record("dbt build (customers)", dbt)
@@ -255,6 +293,12 @@ def main() -> None:
         )
         for model, seconds in list(dbt["models"].items())[:8]:
             print(f"      {model:<40} {seconds:>8.2f} s")
+
+    stages = ("land all tables (sqlite)", "quality suites (full load)", "dbt build (customers)")
+    if all(name in results for name in stages):
+        share = results[stages[1]]["seconds"] / sum(results[name]["seconds"] for name in stages)
+        results["suites share of the run"] = {"ratio": round(share, 3)}
+        print(f"  quality suites take {share:.1%} of a full run (landing + suites + dbt build)")
 
     out = ROOT / "results"
     out.mkdir(exist_ok=True)

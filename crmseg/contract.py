@@ -37,6 +37,9 @@ class Column:
     required: bool = False
     key: bool = False
     accepted: tuple[str, ...] = ()
+    # e-mail, phone, tax id or a person's or customer's name: never shown in a
+    # quality sample, never in a serving table
+    personal: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,12 +83,12 @@ def _key(name: str, type_: str = TEXT) -> Column:
     return Column(name, type_, required=True, key=True)
 
 
-def _req(name: str, type_: str = TEXT, accepted: tuple[str, ...] = ()) -> Column:
-    return Column(name, type_, required=True, accepted=accepted)
+def _req(name: str, type_: str = TEXT, accepted: tuple[str, ...] = (), personal: bool = False) -> Column:
+    return Column(name, type_, required=True, accepted=accepted, personal=personal)
 
 
-def _opt(name: str, type_: str = TEXT, accepted: tuple[str, ...] = ()) -> Column:
-    return Column(name, type_, accepted=accepted)
+def _opt(name: str, type_: str = TEXT, accepted: tuple[str, ...] = (), personal: bool = False) -> Column:
+    return Column(name, type_, accepted=accepted, personal=personal)
 
 
 CUSTOMER_TYPES = ("individual", "enterprise", "institution")
@@ -109,7 +112,7 @@ TABLES: tuple[Table, ...] = (
         "accounts",
         (
             _key("account_id"),
-            _req("account_name"),
+            _req("account_name", personal=True),
             _req("customer_type", accepted=CUSTOMER_TYPES),
             _opt("industry"),
             _opt("company_size", accepted=COMPANY_SIZES),
@@ -117,9 +120,9 @@ TABLES: tuple[Table, ...] = (
             _opt("province"),
             _opt("city"),
             _opt("city_tier", INTEGER, accepted=CITY_TIERS),
-            _opt("tax_id"),
-            _opt("email"),
-            _opt("phone"),
+            _opt("tax_id", personal=True),
+            _opt("email", personal=True),
+            _opt("phone", personal=True),
             _opt("lead_source", accepted=LEAD_SOURCES),
             _opt("marketing_consent", BOOLEAN),
             _req("created_at", TIMESTAMP),
@@ -135,9 +138,9 @@ TABLES: tuple[Table, ...] = (
         (
             _key("contact_id"),
             _req("account_id"),
-            _opt("full_name"),
-            _opt("email"),
-            _opt("phone"),
+            _opt("full_name", personal=True),
+            _opt("email", personal=True),
+            _opt("phone", personal=True),
             _opt("created_at", TIMESTAMP),
             _req("updated_at", TIMESTAMP),
         ),
@@ -176,10 +179,10 @@ TABLES: tuple[Table, ...] = (
         "customers",
         (
             _key("customer_code"),
-            _req("customer_name"),
-            _opt("tax_id"),
-            _opt("email"),
-            _opt("phone"),
+            _req("customer_name", personal=True),
+            _opt("tax_id", personal=True),
+            _opt("email", personal=True),
+            _opt("phone", personal=True),
             _opt("crm_account_id"),
             _opt("province"),
             _opt("city"),
@@ -226,8 +229,8 @@ TABLES: tuple[Table, ...] = (
         (
             _key("ticket_id"),
             _opt("crm_account_id"),
-            _opt("customer_email"),
-            _opt("customer_phone"),
+            _opt("customer_email", personal=True),
+            _opt("customer_phone", personal=True),
             _opt("channel", accepted=TICKET_CHANNELS),
             _opt("ticket_type", accepted=TICKET_TYPES),
             _opt("priority", accepted=TICKET_PRIORITIES),

@@ -5,12 +5,16 @@ source holds them (types included), plus `_load_id` and `_loaded_at`. The
 first load, and any full refresh, replaces it; later loads take the rows whose
 incremental column passed the stored high-water mark (less an overlap) and
 upsert them by key. Every load runs in one DuckDB transaction: a failure at
-any point leaves the previous raw table and its state as they were.
+any point leaves the previous raw table and its state as they were. A
+`validate` callback judges the load inside that transaction; a check of error
+severity that fails rolls the load back (QualityGateFailed), so a bad extract
+never becomes what the models read.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +26,11 @@ from crmseg.contract import DUCKDB_TYPES, TEXT, Table
 from crmseg.contract import table as contract_table
 from crmseg.duck import literal, quote
 from crmseg.errors import SourceError
+from crmseg.quality import CheckOutcome, QualityGateFailed
 from crmseg.sources import SourceLocation
+
+# (connection, contract table, raw table, load id, whether the load replaced the table) -> outcomes
+Validator = Callable[[duckdb.DuckDBPyConnection, Table, str, str, bool], list[CheckOutcome]]
 
 META_SCHEMA = "_crmseg"
 DEFAULT_OVERLAP = timedelta(hours=1)
@@ -40,6 +48,7 @@ class LandingResult:
     location: str
     missing_optional_columns: tuple[str, ...]
     seconds: float
+    checks: tuple[CheckOutcome, ...] = ()
 
 
 def raw_table_name(table: Table) -> str:
@@ -80,6 +89,7 @@ def land_table(
     timezone: str,
     full_refresh: bool = False,
     overlap: timedelta = DEFAULT_OVERLAP,
+    validate: Validator | None = None,
 ) -> LandingResult:
     started = time.monotonic()
     with duck.connect(warehouse, timezone=timezone) as con:
@@ -89,15 +99,15 @@ def land_table(
         except SourceError as exc:
             raise exc.for_table(table.name) from None
         try:
-            return _Landing(con, location, table, load_id, overlap, full_refresh).run(started)
+            return _Landing(con, location, table, load_id, overlap, full_refresh, validate).run(started)
         finally:
             location.detach(con)
 
 
 class _Landing:
-    def __init__(self, con, location: SourceLocation, table: Table, load_id, overlap, full_refresh):
+    def __init__(self, con, location: SourceLocation, table: Table, load_id, overlap, full_refresh, validate):
         self.con, self.location, self.table = con, location, table
-        self.load_id, self.overlap = load_id, overlap
+        self.load_id, self.overlap, self.validate = load_id, overlap, validate
         self.raw = raw_table_name(table)
         state = con.execute(
             f"SELECT high_water_mark FROM {META_SCHEMA}.extract_state WHERE source_table = ?",
@@ -147,6 +157,10 @@ class _Landing:
             if not table.parent:
                 new_mark = self._incremental_mark(target)
             rows_in_raw = con.execute(f"SELECT count(*) FROM {self.raw}").fetchone()[0]
+            # judged before the state is recorded: the checks compare with the previous load
+            checks = self.validate(con, table, self.raw, self.load_id, self.mode == "full") if self.validate else []
+            if any(check.blocks for check in checks):
+                raise QualityGateFailed(checks)
             self._record_state(new_mark, rows_in_raw, rows_extracted, started)
             con.execute("COMMIT")
         except BaseException:
@@ -163,6 +177,7 @@ class _Landing:
             location=self.location.describe(),
             missing_optional_columns=missing_optional,
             seconds=time.monotonic() - started,
+            checks=tuple(checks),
         )
 
     # -- building the read ------------------------------------------------------------

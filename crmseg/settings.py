@@ -55,6 +55,10 @@ class Settings:
         return self.data_dir / "warehouse.duckdb"
 
     @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
     def sources_dir(self) -> Path:
         return self.data_dir / "sources"
 

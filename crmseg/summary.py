@@ -34,8 +34,10 @@ def quality_summary(warehouse: Path, run_id: str) -> str:
             [run_id],
         ).fetchall()
         warnings = con.execute(
-            "SELECT source_table || ' ' || check_name, unexpected_count "
-            "FROM _crmseg.data_quality_results WHERE run_id = ? AND NOT passed ORDER BY unexpected_count DESC",
+            """SELECT table_name || ' ' || check_name,
+                      coalesce(nullif(observed, ''), format('{:,} rows', unexpected_count))
+               FROM _crmseg.data_quality_results WHERE run_id = ? AND NOT passed
+               ORDER BY unexpected_count DESC""",
             [run_id],
         ).fetchall()
         rejected = con.execute("SELECT count(*) FROM quality.rejected_rows").fetchone()[0]
@@ -45,5 +47,5 @@ def quality_summary(warehouse: Path, run_id: str) -> str:
         f"{counts.get(('warn', True), 0)} warnings clear, {len(warnings)} raised; "
         f"{rejected:,} rows rejected with reasons (quality.rejected_rows)"
     ]
-    lines += [f"  warning {name}: {count:,} rows" for name, count in warnings[:8]]
+    lines += [f"  warning {name}: {what}" for name, what in warnings[:8]]
     return "\n".join(lines)

@@ -1,118 +1,222 @@
-"""Run a raw table's Great Expectations suite (JSON in expectations/suites/) on the landed table.
+"""Run a raw table's Great Expectations suite (JSON in expectations/suites/) on a load.
 
-GX 1.x is called directly (dagster-ge requires GX < 1). The table is read from
-the warehouse once, cast to the contract's types, and validated as a pandas
-frame: GX on DuckDB through SQLAlchemy is unreliable.
+GX 1.x is called directly (dagster-ge requires GX < 1). It runs inside the
+landing transaction, before the load commits, so a load that fails a check of
+error severity is rolled back and the previous raw table stays as it was.
+
+Each expectation has a scope. `load` (the default) judges the rows this load
+brought, so that a bad night is not diluted in years of good history; `table`
+judges the landed table as a whole (volume and freshness). Frames are read
+from the warehouse through Arrow, only the columns the suite names, each in
+its contract type (a value that does not cast is null): a full load reads the
+table once, an incremental load its new rows plus the columns the table-level
+checks need. GX on DuckDB through SQLAlchemy is unreliable, so GX sees pandas.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import math
+import re
+import uuid
+from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-from crmseg.contract import DUCKDB_TYPES, TEXT, Table
+from crmseg.contract import DECIMAL, DUCKDB_TYPES, TEXT, Table
+from crmseg.duck import quote
+from crmseg.quality import CheckOutcome, mask
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-ERROR, WARN = "error", "warn"
+LOAD, TABLE = "load", "table"
+# A share-based check (`mostly`) judges a load of fewer rows as if it had this
+# many: a handful of bad rows on a quiet night is quarantined by staging, while
+# a broken source shows as many bad rows and blocks.
+SMALL_LOAD_ROWS = 100
+# Columns a suite may name besides the contract's: when the load ran, as a
+# moment and as a local date (the session time zone is CRMSEG_TIMEZONE).
+LOAD_COLUMNS = {"_loaded_at": "_loaded_at", "_loaded_on": "CAST(_loaded_at AS DATE)"}
+COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 
 
-@dataclass(frozen=True)
-class CheckOutcome:
-    table: str  # source.table
-    check: str  # the suite's short name, e.g. customer_code_not_null
-    expectation: str  # the GX expectation type
-    column: str | None
-    severity: str  # error blocks the run; warn is recorded
-    passed: bool
-    rows: int
-    unexpected_count: int
-    unexpected_percent: float
-    sample: tuple[str, ...]
-
-    def describe(self) -> str:
-        where = f"{self.table}.{self.column}" if self.column else self.table
-        return (
-            f"{where}: {self.expectation} failed for {self.unexpected_count:,} of {self.rows:,} rows "
-            f"({self.unexpected_percent:.1f}%, check {self.check})"
-        )
+@cache
+def load_suite(qualified: str) -> dict:
+    return json.loads((SUITES_DIR / f"{qualified}.json").read_text())
 
 
-def load_suite(table: Table) -> dict:
-    return json.loads((SUITES_DIR / f"{table.qualified}.json").read_text())
+def scope(expectation: dict) -> str:
+    return expectation["meta"].get("scope", LOAD)
 
 
-def read_typed(con: duckdb.DuckDBPyConnection, table: Table, raw_table: str):
-    """The landed rows with every contract column in its type; a value that does not cast is null."""
-    present = {name for (name,) in con.execute(f"SELECT column_name FROM (DESCRIBE {raw_table})").fetchall()}
-    columns = []
-    for column in table.columns:
-        if column.name not in present:
+def validate(
+    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, load_id: str, whole_table: bool
+) -> list[CheckOutcome]:
+    """Every expectation of the table's suite on this load (`whole_table`: the load replaced the table)."""
+    expectations = load_suite(table.qualified)["expectations"]
+    on_load = [e for e in expectations if scope(e) == LOAD]
+    on_table = [e for e in expectations if scope(e) == TABLE]
+    if whole_table:
+        load_frame = table_frame = read_frame(con, table, raw_table, columns_named(table, expectations))
+    else:
+        load_frame = read_frame(con, table, raw_table, columns_named(table, on_load), load_id=load_id)
+        table_frame = read_frame(con, table, raw_table, columns_named(table, on_table))
+    outcomes = run_suite(table, [small_load_allowance(e, len(load_frame)) for e in on_load], load_frame, {})
+    return outcomes + run_suite(table, on_table, table_frame, table_parameters(con, table, on_table))
+
+
+def columns_named(table: Table, expectations: list[dict]) -> list[str]:
+    """The contract and load columns the expectations read, in contract order."""
+    named: set[str] = set()
+    for expectation in expectations:
+        kwargs = expectation["kwargs"]
+        named.update(kwargs[a] for a in COLUMN_ARGUMENTS if a in kwargs)
+        named.update(kwargs.get("column_set", ()))
+        named.update(re.findall(r"\w+", kwargs.get("row_condition", "")))
+    return [c for c in (*table.column_names, *LOAD_COLUMNS) if c in named]
+
+
+def read_frame(
+    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, columns: list[str], load_id: str | None = None
+) -> pd.DataFrame:
+    """The rows (of one load, or all), these columns typed; no columns gives a frame of row count only."""
+    where, parameters = ("WHERE _load_id = ?", [load_id]) if load_id else ("", [])
+    if not columns:
+        rows = con.execute(f"SELECT count(*) FROM {raw_table} {where}", parameters).fetchone()[0]
+        return pd.DataFrame(index=pd.RangeIndex(rows))
+    items = []
+    for name in columns:
+        if name in LOAD_COLUMNS:
+            items.append(f"{LOAD_COLUMNS[name]} AS {name}")
             continue
-        value = f"nullif(trim(CAST({column.name} AS VARCHAR)), '')"
+        column = table.column(name)
+        value = f"nullif(trim(CAST({quote(name)} AS VARCHAR)), '')"
         if column.type != TEXT:
-            value = f"TRY_CAST({value} AS {DUCKDB_TYPES[column.type]})"
-        columns.append(f"{value} AS {column.name}")
-    return con.execute(f"SELECT {', '.join(columns)} FROM {raw_table}").df()
+            # amounts as doubles: GX compares them with numbers, and Decimal objects are slow in pandas
+            type_ = "DOUBLE" if column.type == DECIMAL else DUCKDB_TYPES[column.type]
+            value = f"TRY_CAST({value} AS {type_})"
+        items.append(f"{value} AS {quote(name)}")
+    return con.execute(f"SELECT {', '.join(items)} FROM {raw_table} {where}", parameters).arrow().read_all().to_pandas()
 
 
-def validate(con: duckdb.DuckDBPyConnection, table: Table, raw_table: str) -> list[CheckOutcome]:
+def small_load_allowance(expectation: dict, rows: int) -> dict:
+    """The expectation with `mostly` eased for a load of fewer than SMALL_LOAD_ROWS rows."""
+    mostly = expectation["kwargs"].get("mostly")
+    if mostly is None or rows >= SMALL_LOAD_ROWS:
+        return expectation
+    eased = max(0.0, 1 - (1 - mostly) * SMALL_LOAD_ROWS / max(rows, 1))
+    return {**expectation, "kwargs": {**expectation["kwargs"], "mostly": eased}}
+
+
+def table_parameters(con: duckdb.DuckDBPyConnection, table: Table, expectations: list[dict]) -> dict:
+    """Suite parameters of the table-level checks, from their settings and the previous load.
+
+    Called inside the landing transaction before the load's state is recorded,
+    so `extract_state` still holds the previous load.
+    """
+    parameters: dict = {}
+    for expectation in expectations:
+        meta = expectation["meta"]
+        if "max_drop_share" in meta:  # volume: not fewer rows than the previous load less this share
+            previous = con.execute(
+                "SELECT rows_in_raw FROM _crmseg.extract_state WHERE source_table = ?", [table.qualified]
+            ).fetchone()
+            parameters["min_rows"] = math.ceil((previous[0] if previous else 0) * (1 - meta["max_drop_share"]))
+        if "max_age_days" in meta:  # freshness: a change within this many days
+            now = con.execute("SELECT current_timestamp").fetchone()[0]  # in CRMSEG_TIMEZONE, as the report shows it
+            parameters["fresh_after"] = now - timedelta(days=meta["max_age_days"])
+    return parameters
+
+
+def run_suite(table: Table, expectations: list[dict], frame: pd.DataFrame, parameters: dict) -> list[CheckOutcome]:
+    if not expectations:
+        return []
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    frame = read_typed(con, table, raw_table)
-    spec = load_suite(table)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    context = _context()
+    name = f"{table.qualified}-{uuid.uuid4().hex[:8]}"
     batch = (
-        context.data_sources.add_pandas("crmseg")
+        context.data_sources.add_pandas(name)
         .add_dataframe_asset(table.qualified)
         .add_batch_definition_whole_dataframe("landed")
         .get_batch(batch_parameters={"dataframe": frame})
     )
-    suite = gx.ExpectationSuite(name=spec["name"])
-    for expectation in spec["expectations"]:
+    suite = gx.ExpectationSuite(name=name)
+    for expectation in expectations:
         suite.add_expectation_configuration(ExpectationConfiguration(**expectation))
-    result = batch.validate(context.suites.add(suite), result_format={"result_format": "SUMMARY"})
-    outcomes = []
-    for item in result.results:
-        config = item.expectation_config
-        details = item.result or {}
-        outcomes.append(
-            CheckOutcome(
-                table=table.qualified,
-                check=config.meta["check"],
-                expectation=config.type,
-                column=config.kwargs.get("column"),
-                severity=config.meta["severity"],
-                passed=bool(item.success),
-                rows=len(frame),
-                unexpected_count=int(details.get("unexpected_count") or 0),
-                unexpected_percent=float(details.get("unexpected_percent") or 0.0),
-                sample=tuple(str(v) for v in (details.get("partial_unexpected_list") or [])[:5]),
-            )
+    try:
+        result = batch.validate(
+            context.suites.add(suite),
+            expectation_parameters=parameters,
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
         )
-    return outcomes
+    finally:
+        context.suites.delete(name)
+        context.data_sources.delete(name)
+    return [_outcome(table, item, len(frame), parameters) for item in result.results]
 
 
-def record_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list[CheckOutcome], run_id: str, as_of: str | None):
-    """One row per check per run in _crmseg.data_quality_results, for people and for BI."""
-    con.execute(
-        """CREATE TABLE IF NOT EXISTS _crmseg.data_quality_results (
-            run_id VARCHAR, as_of_dates VARCHAR, checked_at TIMESTAMPTZ, source_table VARCHAR, check_name VARCHAR,
-            expectation VARCHAR, column_name VARCHAR, severity VARCHAR, passed BOOLEAN, rows_checked BIGINT,
-            unexpected_count BIGINT, unexpected_percent DOUBLE, sample VARCHAR)"""
+@cache
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def _outcome(table: Table, item, rows: int, parameters: dict) -> CheckOutcome:
+    config = item.expectation_config
+    kwargs, details = config.kwargs, item.result or {}
+    column = kwargs.get("column") or kwargs.get("column_B")
+    personal = column in table.column_names and table.column(column).personal
+    observed = expected = ""
+    error = (item.exception_info or {}).get("exception_message") if not item.success else None
+    if error and (item.exception_info or {}).get("raised_exception"):
+        observed, expected = f"error {error.splitlines()[0]}", "the check to run"
+    elif "unexpected_count" not in details:  # a table-level check: one observed value against bounds
+        unit = " rows" if "row_count" in config.type else ""
+        observed = f"{_text(details.get('observed_value'))}{unit}"
+        expected = _bounds(kwargs, parameters) + unit
+    return CheckOutcome(
+        table=table.qualified,
+        check=config.meta["check"],
+        check_type=config.type,
+        column=column,
+        severity=config.meta["severity"],
+        passed=bool(item.success),
+        rows=rows,
+        unexpected_count=int(details.get("unexpected_count") or 0),
+        unexpected_percent=float(details.get("unexpected_percent") or 0.0),
+        observed=observed,
+        expected=expected,
+        sample=tuple(mask(v) if personal else _text(v) for v in details.get("partial_unexpected_list") or []),
     )
-    con.executemany(
-        "INSERT INTO _crmseg.data_quality_results VALUES (?, ?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            [run_id, as_of, o.table, o.check, o.expectation, o.column, o.severity, o.passed, o.rows,
-             o.unexpected_count, o.unexpected_percent, ", ".join(o.sample)]
-            for o in outcomes
-        ],
-    )  # fmt: skip
+
+
+def _bounds(kwargs: dict, parameters: dict) -> str:
+    def resolve(value):
+        return parameters.get(value["$PARAMETER"]) if isinstance(value, dict) else value
+
+    low, high = resolve(kwargs.get("min_value")), resolve(kwargs.get("max_value"))
+    if low is not None and high is not None:
+        return f"{_text(low)} .. {_text(high)}"
+    return f">= {_text(low)}" if low is not None else f"<= {_text(high)}"
+
+
+def _text(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

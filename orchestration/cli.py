@@ -22,6 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from crmseg.errors import CrmsegError
+from crmseg.report import report_path
 from crmseg.settings import Settings
 from crmseg.summary import quality_summary, segment_summary
 
@@ -145,9 +146,12 @@ def first_failure(result: dg.ExecuteInProcessResult) -> str:
     return "the run failed before any step (see the run in `make dev`)"
 
 
-def print_outcome(outcome: RunOutcome, what: str) -> None:
+def print_outcome(outcome: RunOutcome, what: str, settings: Settings) -> None:
     status = "succeeded" if outcome.success else "FAILED"
     print(f"{what} {status} in {outcome.seconds:.1f}s (run {outcome.run_id})")
+    report = report_path(settings.reports_dir, outcome.run_id)
+    if report.exists():
+        print(f"  report: {report}")
     models = 0
     for key, metadata in sorted(outcome.materialized.items()):
         if "rows_extracted" not in metadata:
@@ -198,7 +202,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         verbose=args.verbose,
     )
     as_of = (args.as_of or settings.yesterday()).isoformat()
-    code = report(outcome, f"run for {as_of}")
+    code = report(outcome, f"run for {as_of}", settings)
     if code == 0:
         print(segment_summary(settings.warehouse_path, as_of))
         print(quality_summary(settings.warehouse_path, outcome.run_id))
@@ -207,7 +211,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     outcome = execute(settings, start=args.start, end=args.end, dbt_vars=parse_vars(args.vars), verbose=args.verbose)
-    return report(outcome, f"backfill {args.start} .. {args.end}")
+    return report(outcome, f"backfill {args.start} .. {args.end}", settings)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -224,7 +228,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         )
     outcome = execute(settings, verbose=args.verbose)
     as_of = settings.yesterday().isoformat()
-    code = report(outcome, f"pipeline run for {as_of}")
+    code = report(outcome, f"pipeline run for {as_of}", settings)
     if code == 0:
         print(segment_summary(settings.warehouse_path, as_of))
         print(quality_summary(settings.warehouse_path, outcome.run_id))
@@ -242,8 +246,8 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached
 
 
-def report(outcome: RunOutcome, what: str) -> int:
-    print_outcome(outcome, what)
+def report(outcome: RunOutcome, what: str, settings: Settings) -> int:
+    print_outcome(outcome, what, settings)
     if outcome.success:
         return 0
     print(f"error: {outcome.failure}", file=sys.stderr)

@@ -59,7 +59,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[job],
         schedules=[schedule],
         resources={
-            "warehouse": WarehouseResource(path=str(settings.warehouse_path), timezone=settings.timezone),
+            "warehouse": WarehouseResource(
+                path=str(settings.warehouse_path), timezone=settings.timezone, reports_dir=str(settings.reports_dir)
+            ),
             "dbt": DbtCliResource(
                 project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
             ),

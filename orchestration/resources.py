@@ -14,6 +14,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str
     timezone: str
+    reports_dir: str  # the per-run HTML reports
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return duck.connect(self.path, read_only=read_only, timezone=self.timezone)

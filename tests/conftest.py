@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from datetime import date
 from pathlib import Path
@@ -61,9 +62,11 @@ def mariadb_url():
     engine.dispose()
 
 
-def make_sources(out: Path, customers: int = 300, seed: int = 7, dirty_rate: float = 0.01, **urls) -> dict:
+def make_sources(
+    out: Path, customers: int = 300, seed: int = 7, dirty_rate: float = 0.01, end_date: date = END_DATE, **urls
+) -> dict:
     return generate(
-        GenerateOptions(out=out, customers=customers, seed=seed, end_date=END_DATE, dirty_rate=dirty_rate, **urls)
+        GenerateOptions(out=out, customers=customers, seed=seed, end_date=end_date, dirty_rate=dirty_rate, **urls)
     )
 
 
@@ -105,6 +108,29 @@ def env(tmp_path, monkeypatch, demo_sources):
     for name, value in settings_for(sources, tmp_path).items():
         monkeypatch.setenv(name, value)
     return sources
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory, demo_sources) -> Path:
+    """The data dir after one good run on the demo sources, for tests that look at it or break a source after."""
+    root = tmp_path_factory.mktemp("first_run")
+    assert run_cli(settings_for(demo_sources, root), "run", "--as-of", END_DATE.isoformat()) == 0
+    return root / "data"
+
+
+@pytest.fixture
+def landed(env, first_run) -> Path:
+    """This test's warehouse, in a copy of the data dir the first good run left."""
+    data_dir = Path(os.environ["CRMSEG_DATA_DIR"])
+    shutil.copytree(first_run, data_dir)
+    return data_dir / "warehouse.duckdb"
+
+
+def sqlite(path: Path, *statements: str) -> None:
+    """Change a SQLite source the way its own system would."""
+    with sqlite3.connect(path) as con:
+        for statement in statements:
+            con.execute(statement)
 
 
 def fingerprint(warehouse: Path) -> dict[str, tuple]:

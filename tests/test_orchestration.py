@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +15,7 @@ from crmseg import contract, duck
 from crmseg.settings import Settings
 from orchestration.cli import main
 from orchestration.definitions import JOB_NAME, SCHEDULE_NAME, build_definitions
-from tests.conftest import END_DATE, fingerprint, run_cli, settings_for
+from tests.conftest import END_DATE, fingerprint, sqlite
 
 AS_OF = END_DATE.isoformat()
 
@@ -81,39 +79,16 @@ def test_usage_errors_are_one_line(env, capsys):
     assert "--vars must be a JSON object" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def first_run(tmp_path_factory, demo_sources) -> Path:
-    """A warehouse after one good run on the demo sources, for tests that break a source afterwards."""
-    root = tmp_path_factory.mktemp("first_run")
-    assert run_cli(settings_for(demo_sources, root), "run", "--as-of", AS_OF) == 0
-    return root / "data" / "warehouse.duckdb"
-
-
-@pytest.fixture
-def landed(env, first_run) -> Path:
-    """This test's warehouse, as the first good run left it."""
-    warehouse = Settings.from_env().warehouse_path
-    warehouse.parent.mkdir(parents=True)
-    shutil.copy(first_run, warehouse)
-    return warehouse
-
-
-def _sqlite(path, *statements):
-    with sqlite3.connect(path) as con:
-        for statement in statements:
-            con.execute(statement)
-
-
 def unreachable(sources, monkeypatch):
     monkeypatch.setenv("CRMSEG_CRM_URL", "postgresql://postgres@127.0.0.1:1/crm")
 
 
 def missing_table(sources, monkeypatch):
-    _sqlite(sources / "erp.sqlite", "DROP TABLE sales_order_lines")
+    sqlite(sources / "erp.sqlite", "DROP TABLE sales_order_lines")
 
 
 def missing_required_column(sources, monkeypatch):
-    _sqlite(sources / "erp.sqlite", "ALTER TABLE sales_orders RENAME COLUMN order_date TO placed_on")
+    sqlite(sources / "erp.sqlite", "ALTER TABLE sales_orders RENAME COLUMN order_date TO placed_on")
 
 
 def unreadable_file(sources, monkeypatch):
@@ -124,7 +99,7 @@ def unreadable_file(sources, monkeypatch):
 def wrong_type(sources, monkeypatch):
     # stamped now, so that the incremental run reads it: the generator plants updates up to today
     now = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
-    _sqlite(
+    sqlite(
         sources / "erp.sqlite",
         f"UPDATE sales_orders SET total_amount = 'abc', updated_at = '{now}' "
         "WHERE order_id = (SELECT min(order_id) FROM sales_orders)",
@@ -170,47 +145,3 @@ def test_bad_input_fails_with_one_line_and_loses_nothing(
             assert after[name][0] == rows, name
     if failed_table:
         assert after[failed_table] == before[failed_table]
-
-
-def test_a_poisoned_source_stops_the_run_before_the_models(env, capsys, landed):
-    """ERP orders with 30% null customer codes: the blocking check fails, dbt does not run, the marts stay."""
-    warehouse = landed
-    marts_before = {name: value for name, value in fingerprint(warehouse).items() if name.startswith("marts.")}
-    assert marts_before
-    now = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
-    _sqlite(
-        env / "erp.sqlite",
-        f"UPDATE sales_orders SET customer_code = NULL, updated_at = '{now}' WHERE abs(random()) % 10 < 3",
-    )
-    capsys.readouterr()
-
-    assert main(["run", "--as-of", AS_OF]) == 1
-
-    captured = capsys.readouterr()
-    assert re.fullmatch(
-        r"error: erp\.sales_orders\.customer_code: expect_column_values_to_not_be_null "
-        r"failed for [\d,]+ of [\d,]+ rows "
-        r"\(\d\d\.\d%, check customer_code_not_null\)",
-        captured.err.strip(),
-    ), captured.err
-    assert "dbt:" not in captured.out  # no model was built
-    after = fingerprint(warehouse)
-    assert {name: value for name, value in after.items() if name.startswith("marts.")} == marts_before
-    with duck.connect(warehouse, read_only=True) as con:
-        failed = con.execute(
-            "SELECT source_table, check_name, severity FROM _crmseg.data_quality_results WHERE NOT passed "
-            "AND severity = 'error'"
-        ).fetchall()
-    assert failed == [("erp.sales_orders", "customer_code_not_null", "error")]
-
-
-def test_a_clean_run_passes_every_blocking_check_and_records_the_warnings(first_run):
-    with duck.connect(first_run, read_only=True) as con:
-        by_severity = dict(
-            con.execute(
-                "SELECT severity || ':' || passed, count(*) FROM _crmseg.data_quality_results GROUP BY ALL"
-            ).fetchall()
-        )
-    assert "error:false" not in by_severity
-    assert by_severity["error:true"] > 0
-    assert by_severity["warn:false"] > 0  # the demo's planted dirt shows as warnings

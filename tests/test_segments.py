@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -149,3 +152,56 @@ def test_rerunning_a_date_gives_the_same_rows_and_keys(built, settings_env):
     assert run_cli(settings_env, "run", "--as-of", AS_OF_DATES[0].isoformat()) == 0
     after = read(built, everything)
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_every_dbt_unit_test_passes(built, settings_env, tmp_path):
+    """The rules' unit tests run here, in development; nightly builds leave them out (see dbt_build_args)."""
+    from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    done = subprocess.run(
+        [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, **settings_env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    failed = [r["unique_id"] for r in results if r["status"] != "pass"]
+    assert done.returncode == 0 and not failed, failed or done.stdout[-2000:]
+    assert len(results) >= 19
+
+
+@pytest.mark.parametrize(
+    ("user_vars", "expected_vars"),
+    [
+        ("{}", {"as_of_date": None, "as_of_start": "2026-06-01", "as_of_end": "2026-06-30"}),
+        (
+            '{"abc_a_share": 0.5}',
+            {"abc_a_share": 0.5, "as_of_date": None, "as_of_start": "2026-06-01", "as_of_end": "2026-06-30"},
+        ),
+    ],
+)
+def test_dbt_build_args_for_a_range_of_dates(user_vars, expected_vars):
+    from assets.dbt import dbt_build_args
+
+    args = dbt_build_args("2026-06-01", "2026-06-30", user_vars)
+    assert args[:3] == ["build", "--exclude-resource-type", "unit_test"]
+    assert json.loads(args[args.index("--vars") + 1]) == expected_vars
+
+
+@pytest.mark.parametrize(
+    ("user_vars", "message"),
+    [
+        ("{", "dbt vars are not valid JSON"),
+        ("[1]", "dbt vars must be a JSON object"),
+        ('{"as_of_date": "2026-01-01"}', "dbt vars: as_of_date come from the partition"),
+    ],
+)
+def test_dbt_build_args_refuse_bad_vars(user_vars, message):
+    import dagster as dg
+
+    from assets.dbt import dbt_build_args
+
+    with pytest.raises(dg.Failure, match=message):
+        dbt_build_args("2026-06-01", "2026-06-30", user_vars)

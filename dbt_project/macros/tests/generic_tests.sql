@@ -25,3 +25,16 @@ select {{ column_name }}
 from {{ model }}
 where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }}
 {% endtest %}
+
+{#- A table BI reads must never be published empty. -#}
+{% test not_empty(model) %}
+select 'no rows' as problem
+where not exists (select 1 from {{ model }})
+{% endtest %}
+
+{#- Every as-of date the run builds has rows. -#}
+{% test has_rows_for_run_dates(model) %}
+select cast(day as date) as as_of_date
+from generate_series(date '{{ as_of_start() }}', date '{{ as_of_end() }}', interval 1 day) as dates (day)
+where not exists (select 1 from {{ model }} where as_of_date = cast(day as date))
+{% endtest %}

@@ -1,0 +1,281 @@
+"""Quality gates: the suites, quarantine with reasons, reconciliation, blocking, volume, freshness, drift."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from crmseg import contract, duck
+from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed, mask
+from crmseg.settings import Settings
+from expectations.runner import SMALL_LOAD_ROWS, columns_named, load_suite, small_load_allowance
+from orchestration.cli import main
+from tests.conftest import END_DATE, fingerprint, make_sources, raw_counts, run_cli, settings_for, sqlite
+
+AS_OF = END_DATE.isoformat()
+
+# the reason code each planted kind of dirt must carry in quality.rejected_rows
+REASONS = {
+    "duplicate_rows": lambda column: "duplicate_key",
+    "null_keys": lambda column: f"null_key:{column}",
+    "malformed_contacts": lambda column: f"invalid_format:{column}",
+    "unknown_enums": lambda column: f"unknown_value:{column}",
+    "future_dates": lambda column: f"future_date:{column}",
+    "negative_amounts": lambda column: f"negative_amount:{column}",
+    "unknown_customer_orders": lambda column: f"unknown_customer:{column}",
+    "tickets_without_identifier": lambda column: "no_identifier",
+}
+
+
+def results(warehouse: Path, where: str = "true") -> pd.DataFrame:
+    with duck.connect(warehouse, read_only=True) as con:
+        return con.execute(f"SELECT * FROM _crmseg.data_quality_results WHERE {where}").df()
+
+
+def now_local() -> str:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# -- the runner's own rules ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mostly", "rows", "allowed_bad_rows"),
+    [(0.95, 1000, 50), (0.95, SMALL_LOAD_ROWS, 5), (0.95, 20, 5), (0.95, 3, 3), (0.8, 40, 20)],
+)
+def test_a_small_load_is_judged_as_if_it_had_the_minimum_rows(mostly, rows, allowed_bad_rows):
+    expectation = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "mostly": mostly}}
+    eased = small_load_allowance(expectation, rows)["kwargs"]["mostly"]
+    assert round((1 - eased) * rows, 6) == allowed_bad_rows
+
+
+def test_an_expectation_without_mostly_is_not_eased():
+    expectation = {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "x", "value_set": ["a"]}}
+    assert small_load_allowance(expectation, 3) is expectation
+
+
+def test_the_frame_holds_only_the_columns_the_suite_names():
+    orders = contract.table("erp.sales_orders")
+    freshness = [e for e in load_suite(orders.qualified)["expectations"] if e["meta"]["check"] == "freshness"]
+    assert columns_named(orders, freshness) == ["updated_at", "_loaded_at"]
+    volume = [e for e in load_suite(orders.qualified)["expectations"] if e["meta"]["check"] == "volume"]
+    assert columns_named(orders, volume) == []
+
+
+@pytest.mark.parametrize("table", contract.TABLES, ids=lambda t: t.qualified)
+def test_every_suite_is_complete_and_names_real_columns(table):
+    suite = load_suite(table.qualified)
+    checks = [e["meta"]["check"] for e in suite["expectations"]]
+    assert len(checks) == len(set(checks)), "check names are unique per table"
+    assert {e["meta"]["severity"] for e in suite["expectations"]} <= {ERROR, WARN}
+    assert "volume" in checks and "required_columns" in checks
+    for key in table.key:
+        assert any(key in c and ("not_null" in c or "unique" in c) for c in checks), key
+    names = set(table.column_names) | {"_loaded_at", "_loaded_on"}
+    for expectation in suite["expectations"]:
+        kwargs = expectation["kwargs"]
+        for argument in ("column", "column_A", "column_B"):
+            assert kwargs.get(argument, "_loaded_at") in names, (expectation["meta"]["check"], argument)
+
+
+def test_a_failure_is_one_line_naming_table_column_and_check():
+    rows = CheckOutcome("erp.sales_orders", "customer_code_not_null", "expect_column_values_to_not_be_null",
+                        "customer_code", ERROR, False, 2000, 600, 30.0)  # fmt: skip
+    volume = CheckOutcome("crm.campaigns", "volume", "expect_table_row_count_to_be_between", None, ERROR, False,
+                          100, observed="100 rows", expected=">= 176 rows")  # fmt: skip
+    assert rows.describe() == (
+        "erp.sales_orders.customer_code: expect_column_values_to_not_be_null failed for 600 of 2,000 rows "
+        "(30.0%, check customer_code_not_null)"
+    )
+    assert volume.describe() == (
+        "crm.campaigns: expect_table_row_count_to_be_between failed: 100 rows, expected >= 176 rows (check volume)"
+    )
+    assert str(QualityGateFailed([rows, volume])) == rows.describe() + " (and 1 more blocking checks)"
+
+
+def test_personal_values_are_masked_in_samples():
+    assert mask("li.wei@example.com") == "l***(18 chars)"
+    assert "example" not in mask("li.wei@example.com")
+
+
+# -- a clean run ------------------------------------------------------------------------------------
+
+
+def test_a_clean_run_passes_every_blocking_check_and_records_the_warnings(first_run):
+    checks = results(first_run / "warehouse.duckdb")
+    assert checks["run_id"].nunique() == 1 and set(checks["as_of_date"].astype(str)) == {AS_OF}
+    assert checks[(checks["severity"] == ERROR) & ~checks["passed"]].empty
+    assert (checks["severity"] == ERROR).sum() > 0
+    assert (~checks["passed"] & (checks["severity"] == WARN)).sum() > 0  # the planted dirt shows as warnings
+    # the suites on every raw table and the dbt tests on the models are all there
+    assert {t.qualified for t in contract.TABLES} <= set(checks["table_name"])
+    assert {"marts.customer_segments", "quality.raw_reconciliation"} <= set(checks["table_name"])
+    reconciliation = checks[checks["check_name"] == "assert_raw_equals_staged_plus_rejected"]
+    assert reconciliation[["severity", "passed"]].values.tolist() == [[ERROR, True]]
+
+
+def test_the_run_report_shows_the_checks_and_the_rejected_rows(first_run):
+    [report] = (first_run / "reports").glob("run-*.html")
+    html = report.read_text()
+    assert "every blocking check passed" in html
+    assert "customer_code_not_null" in html and "assert_raw_equals_staged_plus_rejected" in html
+    assert "unknown_value:status" in html  # the rejected-rows section
+    assert "<script" not in html and "http" not in html  # opens offline
+
+
+def test_every_planted_kind_of_dirt_is_rejected_with_its_reason_and_counts_reconcile(first_run, demo_sources):
+    planted = json.loads((demo_sources / "manifest.json").read_text())["dirty"]
+    with duck.connect(first_run / "warehouse.duckdb", read_only=True) as con:
+        reasons = dict(
+            ((table, reason), count)
+            for table, reason, count in con.execute(
+                "SELECT source_table, reason, count(*) FROM "
+                "(SELECT source_table, unnest(reject_reasons) AS reason FROM quality.rejected_rows) GROUP BY ALL"
+            ).fetchall()
+        )
+        reconciliation = con.execute("SELECT * FROM quality.raw_reconciliation").df()
+    for kind, where in planted.items():
+        if kind == "messy_contacts":
+            continue  # normalised and staged, not rejected: checked by the invalid_format counts below
+        for place, count in where.items():
+            table, column = ".".join(place.split(".")[:2]), place.split(".")[-1]
+            found = reasons.get((table, REASONS[kind](column)), 0)
+            if kind == "unknown_customer_orders":
+                # orders of a customer whose own key was nulled are unknown too
+                assert found >= count, (kind, place)
+            else:
+                assert found == count, (kind, place, found)
+    assert sum(n for (_, reason), n in reasons.items() if reason.startswith("invalid_format")) == sum(
+        planted["malformed_contacts"].values()
+    )
+    assert set(reconciliation["source_table"]) == {t.qualified for t in contract.TABLES}
+    assert (reconciliation["raw_rows"] == reconciliation["staged_rows"] + reconciliation["rejected_rows"]).all()
+    assert reconciliation["rejected_rows"].sum() > 0
+
+
+# -- gates that stop the run ------------------------------------------------------------------------
+
+
+def null_customer_codes(sources: Path) -> None:
+    """An ERP orders extract with 30% null customer codes: every order changed, three in ten lost their code."""
+    sqlite(
+        sources / "erp.sqlite",
+        f"UPDATE sales_orders SET updated_at = '{now_local()}'",
+        "UPDATE sales_orders SET customer_code = NULL WHERE abs(random()) % 10 < 3",
+    )
+
+
+def renamed_required_column(sources: Path) -> None:
+    sqlite(sources / "erp.sqlite", "ALTER TABLE sales_orders RENAME COLUMN customer_code TO customer_no")
+
+
+@pytest.mark.parametrize(
+    ("poison", "message"),
+    [
+        (
+            null_customer_codes,
+            r"error: erp\.sales_orders\.customer_code: expect_column_values_to_not_be_null "
+            r"failed for [\d,]+ of [\d,]+ rows \(\d\d\.\d%, check customer_code_not_null\)",
+        ),
+        (renamed_required_column, r"error: erp\.sales_orders\.customer_code: required column is missing"),
+    ],
+    ids=["null_customer_codes", "renamed_required_column"],
+)
+def test_a_poisoned_source_stops_the_run_before_the_models_and_changes_nothing(env, capsys, landed, poison, message):
+    before = fingerprint(landed)
+    assert any(name.startswith("marts.") for name in before)
+    poison(env)
+    capsys.readouterr()
+
+    assert main(["run", "--as-of", AS_OF]) == 1
+
+    captured = capsys.readouterr()
+    assert re.fullmatch(message, captured.err.strip()), captured.err
+    assert "dbt:" not in captured.out  # no model was built
+    after = fingerprint(landed)
+    # the poisoned load was rolled back and no model ran: the table and everything built on it are as they were
+    assert after["raw_erp.sales_orders"] == before["raw_erp.sales_orders"]
+    models = ("staging.", "intermediate.", "quality.", "marts.")
+    assert {n: v for n, v in after.items() if n.startswith(models)} == {
+        n: v for n, v in before.items() if n.startswith(models)
+    }
+
+
+def test_a_failed_gate_is_recorded_with_its_counts_and_reported(env, landed):
+    null_customer_codes(env)
+    assert main(["run", "--as-of", AS_OF]) == 1
+    failed = results(landed, "NOT passed AND severity = 'error'")
+    assert failed[["table_name", "check_name", "column_name"]].values.tolist() == [
+        ["erp.sales_orders", "customer_code_not_null", "customer_code"]
+    ]
+    assert 25 < failed["unexpected_percent"][0] < 35
+    reports = sorted((landed.parent / "reports").glob("run-*.html"), key=lambda p: p.stat().st_mtime)
+    assert "1 blocking check(s) failed" in reports[-1].read_text()
+
+
+@pytest.mark.parametrize("full_refresh", [False, True], ids=["reloaded_table", "full_refresh"])
+def test_volume_check_blocks_a_shrunken_source(env, capsys, landed, full_refresh):
+    """Campaigns are reloaded whole every night; any table is on --full-refresh."""
+    table = "sales_orders" if full_refresh else "campaigns"
+    database = "erp.sqlite" if full_refresh else "crm.sqlite"
+    before = raw_counts(landed)
+    sqlite(env / database, f"DELETE FROM {table} WHERE rowid % 2 = 0")
+    capsys.readouterr()
+
+    assert main(["run", "--as-of", AS_OF, *(["--full-refresh"] if full_refresh else [])]) == 1
+
+    source = "erp" if full_refresh else "crm"
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(
+        rf"error: {source}\.{table}: expect_table_row_count_to_be_between failed: [\d,]+ rows, "
+        rf"expected >= [\d,]+ rows \(check volume\)",
+        err,
+    ), err
+    assert raw_counts(landed)[f"{source}.{table}"] == before[f"{source}.{table}"]
+
+
+def test_freshness_warns_on_a_stale_source_and_passes_on_a_fresh_one(first_run, tmp_path):
+    """The demo sources of the tests end on END_DATE, months ago: stale. Sources ending yesterday are fresh."""
+    stale = results(first_run / "warehouse.duckdb", "check_name = 'freshness'")
+    assert len(stale) == 6 and set(stale["severity"]) == {WARN} and not stale["passed"].any()
+    assert stale["observed"].str.startswith(str(END_DATE)[:7]).all()
+
+    yesterday = Settings.from_env({}).yesterday()
+    make_sources(tmp_path / "fresh", customers=400, seed=3, end_date=yesterday)
+    assert run_cli(settings_for(tmp_path / "fresh", tmp_path), "run") == 0
+    fresh = results(tmp_path / "data" / "warehouse.duckdb", "check_name = 'freshness'")
+    assert len(fresh) == 6 and fresh["passed"].all()
+
+
+def test_drift_warns_when_segments_move_and_an_empty_segment_table_blocks(env, capsys, landed, tmp_path):
+    # the day before with other ABC thresholds: class sizes move far more than 20%
+    day_before = (END_DATE - timedelta(days=1)).isoformat()
+    assert main(["run", "--as-of", day_before, "--vars", '{"abc_a_share": 0.5, "abc_b_share": 0.6}']) == 0
+    assert main(["run", "--as-of", AS_OF]) == 0
+    drift = results(landed, "check_name = 'assert_segment_sizes_steady'").sort_values("checked_at")
+    assert set(drift["severity"]) == {WARN}
+    assert drift["passed"].iloc[-2]  # the day before has no earlier date to drift from
+    assert not drift["passed"].iloc[-1] and drift["unexpected_count"].iloc[-1] >= 2
+
+    # sources that hold no customers at all: every table an empty file
+    for source in contract.SOURCES:
+        folder = tmp_path / "empty" / source
+        folder.mkdir(parents=True)
+        for table in contract.tables_of(source):
+            (folder / f"{table.name}.csv").touch()
+    settings = {
+        **settings_for(env, tmp_path / "empty_run"),
+        **{f"CRMSEG_{s.upper()}_URL": str(tmp_path / "empty" / s) for s in contract.SOURCES},
+    }
+    capsys.readouterr()
+    assert run_cli(settings, "run", "--as-of", AS_OF) == 1
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(
+        r"error: marts\.\w+: dbt test \w+ failed for \d+ rows \(check \w+\)( \(and \d+ more .*)?", err
+    ), err
