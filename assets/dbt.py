@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,24 @@ class DbtConfig(dg.Config):
 
 
 class CrmsegDbtTranslator(DagsterDbtTranslator):
-    """Keys mirror where a table lives: raw sources are the extraction assets, models are [schema, name]."""
+    """Keys mirror where a table lives: raw sources are the extraction assets, models are [schema, name].
+
+    The marts BI reads carry a freshness policy: the nightly run at 02:00 has
+    updated them by 06:00 in the business's time zone.
+    """
+
+    def __init__(self, timezone: str = "UTC"):
+        super().__init__()
+        self.timezone = timezone
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.group_name != "marts":
+            return spec
+        policy = dg.FreshnessPolicy.cron(
+            deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=24), timezone=self.timezone
+        )
+        return spec.replace_attributes(freshness_policy=policy)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -34,9 +52,10 @@ class CrmsegDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
-        # the project folder the node sits in: staging, intermediate, quality, marts; seeds are the rules
-        fqn = dbt_resource_props["fqn"]
-        return "rules" if dbt_resource_props["resource_type"] == "seed" else fqn[1]
+        # the project folder the node sits in: staging, intermediate, quality, marts; seeds are the
+        # rules and snapshots the history
+        kind = dbt_resource_props["resource_type"]
+        return {"seed": "rules", "snapshot": "history"}.get(kind) or dbt_resource_props["fqn"][1]
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:analytics-engineering"]
@@ -98,7 +117,7 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=CrmsegDbtTranslator(),
+        dagster_dbt_translator=CrmsegDbtTranslator(timezone),
         partitions_def=partitions,
         # a range of dates is one dbt build, not one process per day
         backfill_policy=dg.BackfillPolicy.single_run(),

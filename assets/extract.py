@@ -18,6 +18,10 @@ SOURCE_KINDS = {"crm": "postgres", "erp": "mysql", "service": "file"}
 class ExtractConfig(dg.Config):
     full_refresh: bool = False  # reload the whole table instead of the rows changed since the last load
     overlap_minutes: int = 60  # re-read this much before the high-water mark, for late commits
+    # a database server that does not answer is tried again this many times, waiting
+    # retry_seconds, then twice that, and so on (10, 20, 40 s by default)
+    retries: int = 3
+    retry_seconds: float = 10.0
 
 
 def raw_key(table: contract.Table) -> dg.AssetKey:
@@ -77,7 +81,13 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
             metadata = {"failed_checks": failed, "report": dg.MetadataValue.path(report)}
             raise dg.Failure(description=str(exc), metadata=metadata) from None
         except SourceError as exc:
-            raise dg.Failure(description=str(exc), metadata={"source": table.source, "table": table.name}) from None
+            if exc.transient and context.retry_number < config.retries:
+                wait = config.retry_seconds * 2**context.retry_number
+                context.log.warning(f"{exc}; attempt {context.retry_number + 1} failed, trying again in {wait:g}s")
+                raise dg.RetryRequested(max_retries=config.retries, seconds_to_wait=wait) from exc
+            tries = f" (gave up after {context.retry_number + 1} attempts)" if exc.transient else ""
+            metadata = {"source": table.source, "table": table.name}
+            raise dg.Failure(description=f"{exc}{tries}", metadata=metadata) from None
         context.log.info(
             f"{table.qualified}: {result.mode} load of {result.rows_extracted} rows, "
             f"{result.rows_in_raw} in {result.raw_table}"

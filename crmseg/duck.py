@@ -82,3 +82,40 @@ def quote(identifier: str) -> str:
 
 def literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
+
+
+class WriterLock:
+    """One writer of a warehouse at a time, across processes: a second run waits for the first.
+
+    DuckDB lets one process open a file for writing and fails the next at once;
+    this lock, on `<warehouse>.lock`, turns that failure into a wait. The
+    operating system releases it when the holder exits, however it exits.
+    """
+
+    def __init__(self, warehouse: str | Path):
+        self.path = Path(f"{warehouse}.lock")
+        self._file = None
+
+    def acquire(self, on_wait=None) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait(self.path)
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file releases the lock
+            self._file = None
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()

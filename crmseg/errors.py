@@ -14,14 +14,17 @@ class SourceError(CrmsegError):
     e.g. "erp.sales_orders.total_amount: 3 values are not decimal (first: 'abc')".
     """
 
-    def __init__(self, source: str, table: str | None, message: str, column: str | None = None):
+    def __init__(
+        self, source: str, table: str | None, message: str, column: str | None = None, transient: bool = False
+    ):
         self.source, self.table, self.column, self.detail = source, table, column, _one_line(message)
+        self.transient = transient  # the server did not answer: worth trying again
         where = ".".join(p for p in (source, table, column) if p)
         super().__init__(f"{where}: {self.detail}")
 
     def for_table(self, table: str) -> SourceError:
         """The same error, said of the table being extracted when it happened."""
-        return self if self.table else SourceError(self.source, table, self.detail, self.column)
+        return self if self.table else SourceError(self.source, table, self.detail, self.column, self.transient)
 
 
 def _one_line(text: str) -> str:

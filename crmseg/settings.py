@@ -24,6 +24,8 @@ class Settings:
     erp_url: str
     service_url: str
     publish_postgres_url: str | None
+    alert_webhook_url: str | None = None  # a failed run is posted here
+    dagster_postgres_url: str | None = None  # Dagster's run, event and schedule storage; SQLite when unset
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None) -> Settings:
@@ -48,6 +50,8 @@ class Settings:
             erp_url=env.get(SOURCE_URL_VARS["erp"]) or f"sqlite:///{sources / 'erp.sqlite'}",
             service_url=env.get(SOURCE_URL_VARS["service"]) or str(sources / "service"),
             publish_postgres_url=env.get("CRMSEG_PUBLISH_POSTGRES_URL") or None,
+            alert_webhook_url=env.get("CRMSEG_ALERT_WEBHOOK_URL") or None,
+            dagster_postgres_url=env.get("CRMSEG_DAGSTER_POSTGRES_URL") or None,
         )
 
     @property

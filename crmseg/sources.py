@@ -86,7 +86,11 @@ class SourceLocation:
         try:
             con.execute(f"ATTACH {literal(target)} AS {quote(self.catalog)} ({options})")
         except duckdb.Error as exc:
-            raise SourceError(self.source, None, f"cannot reach {self.describe()}: {exc}") from None
+            # a database server that does not answer may answer soon; a file that cannot be read will not
+            transient = self.kind != "sqlite"
+            raise SourceError(
+                self.source, None, f"cannot reach {self.describe()}: {exc}", transient=transient
+            ) from None
 
     def detach(self, con: duckdb.DuckDBPyConnection) -> None:
         if self.kind != "files":

@@ -21,17 +21,31 @@ from pathlib import Path
 
 import dagster as dg
 
+from crmseg.duck import WriterLock
 from crmseg.errors import CrmsegError
 from crmseg.report import report_path
 from crmseg.settings import Settings
 from crmseg.summary import quality_summary, segment_summary
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-DAGSTER_YAML = """\
-# Written by crmseg: run, event and schedule storage in SQLite beside this file.
-telemetry:
-  enabled: false
-"""
+GENERATED = "# Written by crmseg"
+
+
+def dagster_yaml(settings: Settings) -> str:
+    """The instance's configuration: storage in SQLite beside it, or in PostgreSQL when configured.
+
+    The PostgreSQL URL is read from the environment by Dagster itself, never written to the file.
+    """
+    lines = [
+        f"{GENERATED} from the environment; remove this line to keep your own changes.",
+        "telemetry:",
+        "  enabled: false",
+    ]
+    if settings.dagster_postgres_url:
+        lines += ["storage:", "  postgres:", "    postgres_url:", "      env: CRMSEG_DAGSTER_POSTGRES_URL"]
+    # the published marts carry freshness policies (see assets/dbt.py)
+    lines += ["freshness:", "  enabled: true"]
+    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -48,9 +62,15 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
-    return dg.DagsterInstance.get()
+    # two commands started at once on a new instance must not both create its storage
+    with WriterLock(home / "instance"):
+        if not config.exists() or config.read_text().startswith(GENERATED):
+            wanted = dagster_yaml(settings)
+            if not config.exists() or config.read_text() != wanted:
+                config.write_text(wanted)
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)  # creates the storage, if new
+    return instance
 
 
 def parse_vars(text: str | None) -> dict:
@@ -84,6 +104,7 @@ def execute(
     end: date | None = None,
     dbt_vars: dict | None = None,
     full_refresh: bool = False,
+    extract_config: dict | None = None,
     verbose: bool = False,
 ) -> RunOutcome:
     """One run of `nightly_segmentation`: one as-of date, or a range of dates as a single run."""
@@ -110,8 +131,9 @@ def execute(
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
         "ops": {DBT_OP: {"config": {"vars": json.dumps(dbt_vars or {}, sort_keys=True)}}},
     }
-    if full_refresh:
-        run_config["ops"].update({asset.op.name: {"config": {"full_refresh": True}} for asset in extract_assets})
+    extract_config = {**(extract_config or {}), **({"full_refresh": True} if full_refresh else {})}
+    if extract_config:
+        run_config["ops"].update({asset.op.name: {"config": extract_config} for asset in extract_assets})
     started = time.monotonic()
     # dbt's progress goes to stdout; quiet unless asked (it is kept in $CRMSEG_DATA_DIR/dbt/dbt.log)
     with contextlib.redirect_stdout(sys.stdout if verbose else io.StringIO()):
@@ -204,9 +226,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     as_of = (args.as_of or settings.yesterday()).isoformat()
     code = report(outcome, f"run for {as_of}", settings)
     if code == 0:
-        print(segment_summary(settings.warehouse_path, as_of))
-        print(quality_summary(settings.warehouse_path, outcome.run_id))
+        print_summaries(settings, as_of, outcome.run_id)
     return code
+
+
+def print_summaries(settings: Settings, as_of: str, run_id: str) -> None:
+    # read under the writer lock: a run started meanwhile must not find a reader holding the file
+    with WriterLock(settings.warehouse_path):
+        print(segment_summary(settings.warehouse_path, as_of))
+        print(quality_summary(settings.warehouse_path, run_id))
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
@@ -230,8 +258,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     as_of = settings.yesterday().isoformat()
     code = report(outcome, f"pipeline run for {as_of}", settings)
     if code == 0:
-        print(segment_summary(settings.warehouse_path, as_of))
-        print(quality_summary(settings.warehouse_path, outcome.run_id))
+        print_summaries(settings, as_of, outcome.run_id)
         print(f"warehouse: {settings.warehouse_path}")
         print("next: `make dev` opens the Dagster UI with this run; `make test` runs the tests")
     return code

@@ -16,6 +16,7 @@ from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, build_dbt_assets
 from assets.extract import extract_assets
 from crmseg.contract import SOURCES
 from crmseg.settings import SOURCE_URL_VARS, Settings
+from orchestration.alerts import build_failure_alert
 from orchestration.resources import SourceResource, WarehouseResource
 
 JOB_NAME = "nightly_segmentation"
@@ -58,6 +59,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[*extract_assets, dbt_models],
         jobs=[job],
         schedules=[schedule],
+        sensors=[build_failure_alert(job, settings.alert_webhook_url)],
         resources={
             "warehouse": WarehouseResource(
                 path=str(settings.warehouse_path), timezone=settings.timezone, reports_dir=str(settings.reports_dir)

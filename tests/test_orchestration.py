@@ -23,15 +23,20 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
 
 
 def wiring(defs: dg.Definitions) -> str:
-    """Asset keys, checks, jobs and schedules as text: wiring changes show up in review."""
+    """Asset keys and groups, checks, jobs, schedules and sensors as text: wiring changes show up in review."""
     graph = defs.resolve_asset_graph()
-    lines = [f"asset {key.to_user_string()}" for key in sorted(graph.get_all_asset_keys())]
+    lines = [
+        f"asset {key.to_user_string()} [{graph.get(key).group_name}]"
+        + (" fresh by '0 6 * * *'" if graph.get(key).freshness_policy else "")
+        for key in sorted(graph.get_all_asset_keys())
+    ]
     lines += sorted(f"check {check.asset_key.to_user_string()}:{check.name}" for check in graph.asset_check_keys)
     lines += [f"job {job.name}" for job in defs.jobs]
     schedule = defs.resolve_schedule_def(SCHEDULE_NAME)
     lines += [
         f"schedule {schedule.name} '{schedule.cron_schedule}' {schedule.execution_timezone} -> {schedule.job_name}"
     ]
+    lines += [f"sensor {sensor.name} ({sensor.default_status.value})" for sensor in defs.sensors]
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,11 @@ customers as (
     select * from {{ ref('int_customers_identified') }}
 ),
 
+attributes as (
+    -- as they were on each date, from the history
+    select * from {{ ref('int_customer_attributes') }}
+),
+
 orders as (
     select * from {{ ref('int_orders_attributed') }}
 ),
@@ -21,17 +26,30 @@ first_orders as (
 ),
 
 population as (
-    -- CRM accounts created on or before D and not deleted; every other customer with an order on or before D
+    -- CRM accounts created on or before D and not deleted on D; every other customer with an order on or before D
     select
         dates.as_of_date,
-        customers.*
+        customers.customer_key,
+        customers.crm_account_id,
+        customers.erp_customer_code,
+        attributes.customer_type,
+        attributes.industry,
+        attributes.company_size,
+        attributes.ownership,
+        attributes.province,
+        attributes.city,
+        attributes.city_tier,
+        attributes.lead_source,
+        attributes.marketing_consent,
+        attributes.is_from_later_state
     from customers
     left join first_orders on customers.customer_key = first_orders.customer_key
     inner join dates
         on
             customers.created_date <= dates.as_of_date and customers.crm_account_id is not null
             or first_orders.first_any_order_date <= dates.as_of_date
-    where not customers.is_deleted
+    inner join attributes on customers.customer_key = attributes.customer_key and dates.as_of_date = attributes.as_of_date
+    where not attributes.is_deleted
 ),
 
 counted as (
@@ -112,7 +130,8 @@ final as (
         coalesce(tickets.tickets_365d, 0) as tickets_365d,
         coalesce(tickets.complaints_365d, 0) as complaints_365d,
         tickets.avg_satisfaction_365d,
-        counted.customer_key is not null as is_scored
+        counted.customer_key is not null as is_scored,
+        population.is_from_later_state
     from population
     left join counted on population.customer_key = counted.customer_key and population.as_of_date = counted.as_of_date
     left join responses on population.customer_key = responses.customer_key and population.as_of_date = responses.as_of_date

@@ -1,4 +1,5 @@
--- One row per customer: every CRM account, and every ERP customer that joins no account (customer_type null).
+-- One row per customer: every CRM account, and every ERP customer that joins no account.
+-- Identity only; the attributes as they were on each as-of date are in int_customer_attributes.
 with accounts as (
     select * from {{ ref('stg_crm__accounts') }}
 ),
@@ -25,18 +26,7 @@ crm_customers as (
         {{ customer_key('accounts.account_id', 'null') }} as customer_key,
         accounts.account_id as crm_account_id,
         lowest_code.erp_customer_code,
-        accounts.customer_type,
-        accounts.account_name as customer_name,
-        accounts.industry,
-        accounts.company_size,
-        accounts.ownership,
-        accounts.province,
-        accounts.city,
-        accounts.city_tier,
-        accounts.lead_source,
-        accounts.marketing_consent,
-        cast(accounts.created_at as date) as created_date,
-        coalesce(accounts.is_deleted, false) as is_deleted
+        cast(accounts.created_at as date) as created_date
     from accounts
     left join lowest_code on accounts.account_id = lowest_code.crm_account_id
 ),
@@ -46,18 +36,7 @@ erp_only_customers as (
         erp_links.customer_key,
         null as crm_account_id,
         erp_customers.customer_code as erp_customer_code,
-        null as customer_type,
-        erp_customers.customer_name,
-        null as industry,
-        null as company_size,
-        null as ownership,
-        erp_customers.province,
-        erp_customers.city,
-        cast(null as integer) as city_tier,
-        null as lead_source,
-        cast(null as boolean) as marketing_consent,
-        cast(erp_customers.created_at as date) as created_date,
-        false as is_deleted
+        cast(erp_customers.created_at as date) as created_date
     from erp_links
     inner join erp_customers on erp_links.customer_code = erp_customers.customer_code
     where erp_links.crm_account_id is null
