@@ -15,6 +15,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from assets.quality import record_checks
 from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed
+from crmseg.summary import segment_markdown
 from orchestration.resources import WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -129,21 +130,38 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
         args = dbt_build_args(dates.start, dates.end, config.vars)
         env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone, "DBT_LOG_PATH": str(data_dir / "dbt")}
         outcomes: list[CheckOutcome] = []
+        events: list = []  # kept until dbt has ended and released the warehouse, then given row counts
+        failure: DagsterDbtCliRuntimeError | None = None
         try:
             with _environment(env):
                 for event in dbt.cli(args, context=context).stream():
                     if isinstance(event, dg.AssetCheckResult):
                         outcomes.append(test_outcome(event, tests))
-                    yield event
-        except DagsterDbtCliRuntimeError:
+                    events.append(event)
+        except DagsterDbtCliRuntimeError as exc:
+            failure = exc
+        record_checks(context, warehouse, outcomes)
+        with warehouse.connect(read_only=True) as con:
+            for event in events:
+                key = context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else None
+                yield with_counts(con, event, key, dates.end)
+        if failure is not None:
             if any(outcome.blocks for outcome in outcomes):
                 raise dg.Failure(description=str(QualityGateFailed(outcomes))) from None
-            raise
-        finally:
-            # the dbt process has ended and released the warehouse
-            record_checks(context, warehouse, outcomes)
+            raise failure
 
     return crmseg_dbt_models
+
+
+def with_counts(con, event, key: dg.AssetKey | None, as_of_date: str):
+    """A table's materialisation with its row count; the segments' with a Markdown summary of the date."""
+    if key is None:
+        return event
+    schema, name = key.path
+    metadata = {"dagster/row_count": con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]}
+    if (schema, name) == ("marts", "customer_segments"):
+        metadata["summary"] = dg.MetadataValue.md(segment_markdown(con, as_of_date))
+    return event.with_metadata({**event.metadata, **metadata})
 
 
 def test_outcome(result: dg.AssetCheckResult, tests: Mapping[str, Any]) -> CheckOutcome:

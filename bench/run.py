@@ -2,7 +2,11 @@
 
     BENCH_CUSTOMERS=1000000 make bench     # the sizes the issues quote (default)
     BENCH_CUSTOMERS=100000 make bench      # a quicker look
-    BENCH_PARTS=dbt make bench             # some parts (generate, extract, land, suites, dbt); earlier output is reused
+    BENCH_PARTS=dbt make bench             # some parts (generate, extract, land, suites, dbt, backfill);
+                                           # earlier output is reused
+
+The backfill part compares a 30-day backfill as one run with 30 single-day
+runs, on its own sources of BENCH_BACKFILL_CUSTOMERS customers (100,000).
 
 Each measured stage runs in its own process so that its peak memory (max RSS)
 is its own. Extraction is compared with each database's own bulk export of
@@ -27,6 +31,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent
 WORK = Path(os.environ.get("BENCH_DIR", "/tmp/crmseg-bench"))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
+BACKFILL_CUSTOMERS = int(os.environ.get("BENCH_BACKFILL_CUSTOMERS", "100000"))
+BACKFILL_DAYS = 30
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 DATABASE = "crmseg_bench"
@@ -188,6 +194,41 @@ def stage_dbt() -> dict:
     }
 
 
+def stage_backfill(single_run: bool) -> dict:
+    """BACKFILL_DAYS as-of dates through the CLI's own path: one run for the range, or one run per date.
+
+    Each way starts from an empty warehouse, so each lands the sources once in full.
+    """
+    from datetime import timedelta
+
+    from crmseg.generate import GenerateOptions, generate
+    from crmseg.settings import Settings
+    from orchestration.cli import execute
+
+    sources = WORK / f"backfill-sources-{BACKFILL_CUSTOMERS}"
+    if not (sources / "manifest.json").exists():
+        generate(GenerateOptions(out=sources, customers=BACKFILL_CUSTOMERS, end_date=END_DATE))
+    data = WORK / ("backfill-one-run" if single_run else "backfill-daily-runs")
+    subprocess.run(["rm", "-rf", str(data)], check=True)
+    os.environ.update(
+        CRMSEG_DATA_DIR=str(data / "data"),
+        DAGSTER_HOME=str(data / "dagster"),
+        CRMSEG_CRM_URL=f"sqlite:///{sources / 'crm.sqlite'}",
+        CRMSEG_ERP_URL=f"sqlite:///{sources / 'erp.sqlite'}",
+        CRMSEG_SERVICE_URL=str(sources / "service"),
+    )
+    settings = Settings.from_env()
+    first = END_DATE - timedelta(days=BACKFILL_DAYS - 1)
+    started = time.monotonic()
+    if single_run:
+        outcomes = [execute(settings, start=first, end=END_DATE)]
+    else:
+        outcomes = [execute(settings, as_of=first + timedelta(days=n)) for n in range(BACKFILL_DAYS)]
+    seconds = time.monotonic() - started
+    assert all(o.success for o in outcomes), [o.failure for o in outcomes if not o.success]
+    return {"rows": BACKFILL_DAYS, "seconds": seconds, "runs": len(outcomes)}
+
+
 STAGES = {
     "generate": stage_generate,
     "load_postgres": lambda: stage_load(POSTGRES_ADMIN_URL),
@@ -197,6 +238,8 @@ STAGES = {
     "land_embedded": stage_land_embedded,
     "suites": stage_suites,
     "dbt": stage_dbt,
+    "backfill_one_run": lambda: stage_backfill(True),
+    "backfill_daily_runs": lambda: stage_backfill(False),
 }
 
 
@@ -271,7 +314,7 @@ def main() -> None:
             flush=True,
         )
 
-    parts = set(os.environ.get("BENCH_PARTS", "generate,extract,land,suites,dbt").split(","))
+    parts = set(os.environ.get("BENCH_PARTS", "generate,extract,land,suites,dbt,backfill").split(","))
     if "generate" in parts or not (WORK / "sources" / "manifest.json").exists():
         record("generate (sqlite + jsonl)", run_stage("generate"))
     if "extract" in parts:
@@ -299,6 +342,17 @@ def main() -> None:
         share = results[stages[1]]["seconds"] / sum(results[name]["seconds"] for name in stages)
         results["suites share of the run"] = {"ratio": round(share, 3)}
         print(f"  quality suites take {share:.1%} of a full run (landing + suites + dbt build)")
+
+    if "backfill" in parts:
+        print(f"  backfill of {BACKFILL_DAYS} days at {BACKFILL_CUSTOMERS:,} customers (rows = as-of dates):")
+        record(f"{BACKFILL_DAYS}-day backfill, one run", run_stage("backfill_one_run"))
+        record(f"{BACKFILL_DAYS} single-day runs", run_stage("backfill_daily_runs"))
+        ratio = (
+            results[f"{BACKFILL_DAYS} single-day runs"]["seconds"]
+            / results[f"{BACKFILL_DAYS}-day backfill, one run"]["seconds"]
+        )
+        results["daily runs / one backfill run"] = {"ratio": round(ratio, 2)}
+        print(f"  {BACKFILL_DAYS} single-day runs take {ratio:.1f}x as long as one backfill run")
 
     out = ROOT / "results"
     out.mkdir(exist_ok=True)

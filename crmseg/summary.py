@@ -4,18 +4,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from crmseg import duck
 
 DIMENSIONS = ("strategy_group", "rfm_segment", "abc_class", "value_tier", "lifecycle_stage")
 
 
+def segment_rows(con: duckdb.DuckDBPyConnection, as_of_date: str) -> list[tuple]:
+    return con.execute(
+        "SELECT dimension, segment, customers, share_of_customers, share_of_revenue "
+        "FROM marts.segment_summary WHERE as_of_date = ? ORDER BY dimension, customers DESC, segment",
+        [as_of_date],
+    ).fetchall()
+
+
+def segment_markdown(con: duckdb.DuckDBPyConnection, as_of_date: str) -> str:
+    """The same summary as a Markdown table, for the Dagster UI."""
+    lines = [
+        f"**Segments as of {as_of_date}**",
+        "",
+        "| dimension | segment | customers | share | revenue |",
+        "|---|---|--:|--:|--:|",
+    ]
+    lines += [
+        f"| {dimension} | {segment} | {customers:,} | {share:.1%} | {revenue:.1%} |"
+        for dimension, segment, customers, share, revenue in segment_rows(con, as_of_date)
+        if dimension in DIMENSIONS
+    ]
+    return "\n".join(lines)
+
+
 def segment_summary(warehouse: Path, as_of_date: str) -> str:
     with duck.connect(warehouse, read_only=True) as con:
-        rows = con.execute(
-            "SELECT dimension, segment, customers, share_of_customers, share_of_revenue "
-            "FROM marts.segment_summary WHERE as_of_date = ? ORDER BY dimension, customers DESC, segment",
-            [as_of_date],
-        ).fetchall()
+        rows = segment_rows(con, as_of_date)
     if not rows:
         return f"no segments for {as_of_date}"
     lines = [f"segments as of {as_of_date}:"]

@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import sqlalchemy as sa
 
 from crmseg.duck import WriterLock
 from crmseg.errors import CrmsegError
@@ -29,6 +30,9 @@ from crmseg.summary import quality_summary, segment_summary
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GENERATED = "# Written by crmseg"
+# CRMSEG_DAGSTER_POSTGRES_URL as dagster-postgres reads it (with the psycopg2 driver); set by the CLI for
+# itself and for `make dev`, so the URL and its password stay in the environment, never in dagster.yaml
+DAGSTER_STORAGE_VAR = "CRMSEG_DAGSTER_STORAGE_URL"
 
 
 def dagster_yaml(settings: Settings) -> str:
@@ -42,7 +46,7 @@ def dagster_yaml(settings: Settings) -> str:
         "  enabled: false",
     ]
     if settings.dagster_postgres_url:
-        lines += ["storage:", "  postgres:", "    postgres_url:", "      env: CRMSEG_DAGSTER_POSTGRES_URL"]
+        lines += ["storage:", "  postgres:", "    postgres_url:", f"      env: {DAGSTER_STORAGE_VAR}"]
     # the published marts carry freshness policies (see assets/dbt.py)
     lines += ["freshness:", "  enabled: true"]
     return "\n".join(lines) + "\n"
@@ -62,6 +66,12 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
+    if settings.dagster_postgres_url:
+        try:
+            url = sa.make_url(settings.dagster_postgres_url).set(drivername="postgresql+psycopg2")
+        except sa.exc.ArgumentError:
+            raise CrmsegError("CRMSEG_DAGSTER_POSTGRES_URL: not a PostgreSQL URL (postgresql://user@host/db)") from None
+        os.environ[DAGSTER_STORAGE_VAR] = url.render_as_string(hide_password=False)
     # two commands started at once on a new instance must not both create its storage
     with WriterLock(home / "instance"):
         if not config.exists() or config.read_text().startswith(GENERATED):

@@ -66,6 +66,14 @@ def test_a_week_backfill_is_one_run_and_rerunning_a_day_changes_nothing_else(env
     assert len(dg.DagsterInstance.get().get_runs()) == 1
     before = history(settings.warehouse_path)
     assert sorted(before["as_of_date"].astype(str).unique()) == WEEK
+    # the UI's story: every table's row count, and the segments of the last date in Markdown
+    assert outcome.materialized["marts/customer_segments_history"]["dagster/row_count"] == len(before)
+    segments = outcome.materialized["marts/customer_segments"]
+    assert segments["dagster/row_count"] == (before["as_of_date"] == before["as_of_date"].max()).sum()
+    assert (
+        f"**Segments as of {END_DATE}**" in segments["summary"]
+        and "| strategy_group | high_value |" in segments["summary"]
+    )
 
     middle = END_DATE - timedelta(days=3)
     assert execute(settings, as_of=middle).success
@@ -235,7 +243,7 @@ def test_runs_are_recorded_in_dagster_storage_on_postgresql(env, postgres_url, m
     assert outcome.success, outcome.failure
 
     config = (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").read_text()
-    assert "env: CRMSEG_DAGSTER_POSTGRES_URL" in config and postgres_url not in config
+    assert "env: CRMSEG_DAGSTER_STORAGE_URL" in config and "postgresql" not in config
     engine = sa.create_engine(postgres_url)
     with engine.connect() as con:
         stored = con.execute(sa.text("SELECT run_id, status FROM runs")).all()
