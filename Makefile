@@ -13,10 +13,17 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 install: $(INSTALLED)
 
+# Debian's headless Chromium and a CJK font: the report test renders the HTML report and checks a screenshot
+BROWSER := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(BROWSER):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-wqy-zenhei \
+	  || ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-wqy-zenhei)
+
 demo: $(INSTALLED)  ## generate the demo sources if absent, run the pipeline once, print a summary
 	$(BIN)/crmseg demo
 
-test: $(INSTALLED)  ## every test; PostgreSQL and MariaDB tests use the servers on localhost
+test: $(INSTALLED) $(BROWSER)  ## every test; PostgreSQL and MariaDB tests use the servers on localhost
 	$(BIN)/python -m pytest
 
 dev: $(INSTALLED)  ## the Dagster UI on the instance the CLI writes to

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from crmseg import charts
 from crmseg.quality import RESULTS_TABLE
 
 STYLE = """
@@ -18,9 +19,11 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100p
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #d9e2ec; }
 table { border-collapse: collapse; width: 100%; margin: .5em 0; }
 th, td { text-align: left; padding: .25em .6em; border-bottom: 1px solid #eef2f6; vertical-align: top; }
+td { overflow-wrap: anywhere; } td.sample { max-width: 16em; font-size: 12px; color: #52606d; }
 th { background: #f0f4f8; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .fail { color: #b42318; font-weight: 600; } .warn { color: #b54708; font-weight: 600; } .pass { color: #027a48; }
 .status { display: inline-block; padding: .3em .8em; border-radius: 4px; font-weight: 600; }
+h3 { font-size: 1em; margin-top: 1.2em; } svg text { font: 12px system-ui, sans-serif; fill: #1f2933; }
 .status.fail { background: #fee4e2; } .status.warn { background: #fef0c7; } .status.pass { background: #d1fadf; }
 """
 
@@ -29,11 +32,15 @@ def report_path(reports_dir: str | Path, run_id: str) -> Path:
     return Path(reports_dir) / f"run-{run_id}.html"
 
 
-def write_run_report(con: duckdb.DuckDBPyConnection, reports_dir: str | Path, run_id: str) -> Path:
+def write_run_report(
+    con: duckdb.DuckDBPyConnection, reports_dir: str | Path, run_id: str, segments_as_of: str | None = None
+) -> Path:
+    """The report of the run so far; with `segments_as_of` (once published), the segments of that date first."""
     path = report_path(reports_dir, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = "\n".join([quality_section(con, run_id), rejected_section(con)])
-    as_of = _one(con, f"SELECT max(as_of_date) FROM {RESULTS_TABLE} WHERE run_id = ?", [run_id])
+    sections = [segments_section(con, segments_as_of)] if segments_as_of else []
+    body = "\n".join([*sections, quality_section(con, run_id), rejected_section(con)])
+    as_of = segments_as_of or _one(con, f"SELECT max(as_of_date) FROM {RESULTS_TABLE} WHERE run_id = ?", [run_id])
     title = f"crmseg run {run_id[:8]}" + (f", as of {as_of}" if as_of else "")
     html = (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
@@ -44,6 +51,84 @@ def write_run_report(con: duckdb.DuckDBPyConnection, reports_dir: str | Path, ru
     temporary.write_text(html, encoding="utf-8")
     temporary.replace(path)  # a reader never opens half a report
     return path
+
+
+LIFECYCLE_ORDER = ("prospect", "new", "one_time", "repeat", "loyal", "declining", "churned")
+
+
+def segments_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
+    """Strategy groups, the RFM grid, the ABC Pareto curve, the lifecycle funnel and the moves since the last date."""
+    strategy = con.execute(
+        """SELECT strategy_group, any_value(strategy_label_en), any_value(strategy_label_zh), count(*),
+                  any_value(resource_share), any_value(actions) FILTER (WHERE marketing_allowed)
+           FROM marts.strategy_assignments WHERE as_of_date = ? GROUP BY ALL ORDER BY 4 DESC""",
+        [as_of],
+    ).fetchall()
+    lines = [
+        f"<h2>Strategy groups</h2><p>{sum(r[3] for r in strategy):,} customers as of {escape(as_of)}.</p>",
+        "<table><tr><th>Group</th><th>Customers</th><th>Resource share</th><th>Actions</th></tr>",
+        *(
+            f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td><td class="n">{share:.0%}</td>'
+            f"<td>{escape(actions or '')}</td></tr>"
+            for _, en, zh, n, share, actions in strategy
+        ),
+        "</table>",
+        "<h3>Customers per group</h3>",
+        charts.bars([(en, n) for _, en, _, n, _, _ in strategy]),
+        "<h3>Resource share per group</h3>",
+        charts.bars([(en, round(100 * share, 1)) for _, en, _, _, share, _ in strategy], unit="%", color=charts.SHARE),
+    ]
+    grid = con.execute(
+        "SELECT r_score, fm_score, count(*) FROM marts.customer_segments WHERE r_score IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    counts = {(int(r), int(fm)): n for r, fm, n in grid}
+    lines += [
+        "<h2>RFM grid</h2><p>Scored customers by recency score (rows) and the FM score (columns).</p>",
+        charts.heat_map(counts, [1, 2, 3, 4, 5], [1, 2, 3, 4, 5], "R", "FM"),
+    ]
+    points = con.execute(
+        """WITH ranked AS (
+               SELECT row_number() OVER (ORDER BY monetary DESC, customer_key) AS n, count(*) OVER () AS total,
+                      sum(monetary) OVER (ORDER BY monetary DESC, customer_key ROWS UNBOUNDED PRECEDING) AS running,
+                      sum(monetary) OVER () AS revenue
+               FROM marts.customer_segments WHERE r_score IS NOT NULL)
+           SELECT n / total, CAST(running / nullif(revenue, 0) AS DOUBLE) FROM ranked
+           WHERE n % greatest(total // 200, 1) = 0 OR n = total ORDER BY n"""
+    ).fetchall()
+    classes = con.execute(
+        "SELECT abc_class, count(*) FROM marts.customer_segments WHERE abc_class IS NOT NULL GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    lines += [
+        "<h2>ABC (Pareto)</h2><p>"
+        + ", ".join(f"class {escape(c)}: {n:,} customers" for c, n in classes)
+        + ". Classes end where the cumulative revenue passes the dashed lines.</p>",
+        charts.pareto([(float(x), float(y or 0)) for x, y in points], marks=[0.8, 0.95]),
+    ]
+    stages = dict(con.execute("SELECT lifecycle_stage, count(*) FROM marts.customer_segments GROUP BY ALL").fetchall())
+    lines += [
+        "<h2>Lifecycle</h2>",
+        charts.bars([(stage.replace("_", " "), stages.get(stage, 0)) for stage in LIFECYCLE_ORDER], css="bars funnel"),
+    ]
+    moves = con.execute(
+        """SELECT from_date, from_segment, to_segment, customers FROM marts.segment_transitions
+           WHERE dimension = 'strategy_group' AND to_date = ? ORDER BY customers DESC""",
+        [as_of],
+    ).fetchall()
+    lines.append("<h2>Moves since the previous date</h2>")
+    if moves:
+        lines += [
+            f"<p>Strategy groups on {moves[0][0]} against {escape(as_of)}.</p>",
+            "<table><tr><th>From</th><th>To</th><th>Customers</th></tr>",
+            *(
+                f"<tr><td>{escape(a or 'not a customer')}</td><td>{escape(b or 'gone')}</td>"
+                f'<td class="n">{n:,}</td></tr>'
+                for _, a, b, n in moves
+            ),
+            "</table>",
+        ]
+    else:
+        lines.append("<p>No earlier date in the history to compare with.</p>")
+    return "\n".join(lines)
 
 
 def quality_section(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
@@ -78,7 +163,7 @@ def quality_section(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
         lines.append(
             f'<tr><td class="{result}">{label}</td><td>{escape(table)}</td>'
             f'<td title="{escape(check_type or "")}">{escape(check)}</td><td>{escape(column or "")}</td>'
-            f'<td class="n">{failing}</td><td>{escape(seen)}</td><td>{escape(sample or "")}</td></tr>'
+            f'<td class="n">{failing}</td><td>{escape(seen)}</td><td class="sample">{escape(sample or "")}</td></tr>'
         )
     lines.append("</table>")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from crmseg.errors import CrmsegError
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_START_DATE = "2020-01-01"
 SOURCE_URL_VARS = {"crm": "CRMSEG_CRM_URL", "erp": "CRMSEG_ERP_URL", "service": "CRMSEG_SERVICE_URL"}
+PUBLISH_POSTGRES_VAR = "CRMSEG_PUBLISH_POSTGRES_URL"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Settings:
             crm_url=env.get(SOURCE_URL_VARS["crm"]) or f"sqlite:///{sources / 'crm.sqlite'}",
             erp_url=env.get(SOURCE_URL_VARS["erp"]) or f"sqlite:///{sources / 'erp.sqlite'}",
             service_url=env.get(SOURCE_URL_VARS["service"]) or str(sources / "service"),
-            publish_postgres_url=env.get("CRMSEG_PUBLISH_POSTGRES_URL") or None,
+            publish_postgres_url=env.get(PUBLISH_POSTGRES_VAR) or None,
             alert_webhook_url=env.get("CRMSEG_ALERT_WEBHOOK_URL") or None,
             dagster_postgres_url=env.get("CRMSEG_DAGSTER_POSTGRES_URL") or None,
         )
@@ -57,6 +58,10 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.data_dir / "serving"
 
     @property
     def reports_dir(self) -> Path:

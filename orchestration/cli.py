@@ -29,6 +29,7 @@ from crmseg.settings import Settings
 from crmseg.summary import quality_summary, segment_summary
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+PUBLISHED = "serving/crmseg"  # the publish asset
 GENERATED = "# Written by crmseg"
 # CRMSEG_DAGSTER_POSTGRES_URL as dagster-postgres reads it (with the psycopg2 driver); set by the CLI for
 # itself and for `make dev`, so the URL and its password stay in the environment, never in dagster.yaml
@@ -185,7 +186,10 @@ def print_outcome(outcome: RunOutcome, what: str, settings: Settings) -> None:
     if report.exists():
         print(f"  report: {report}")
     models = 0
+    published = outcome.materialized.get(PUBLISHED)
     for key, metadata in sorted(outcome.materialized.items()):
+        if key == PUBLISHED:
+            continue
         if "rows_extracted" not in metadata:
             models += 1
             continue
@@ -194,7 +198,12 @@ def print_outcome(outcome: RunOutcome, what: str, settings: Settings) -> None:
             f"({metadata['mode']} load, {metadata['rows_extracted']:,} extracted)"
         )
     if models:
-        print(f"  dbt: {models} models and seeds built")
+        print(f"  dbt: {models} models, snapshots and seeds built")
+    if published:
+        print(
+            f"  published {published['as_of_date']} ({published['dagster/row_count']:,} customers) "
+            f"to {published['file']}, Parquet in {published['parquet']}, PostgreSQL: {published['postgres']}"
+        )
 
 
 def _date(text: str) -> date:

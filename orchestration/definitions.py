@@ -1,4 +1,4 @@
-"""The one Dagster `Definitions` of crmseg: assets, resources, partitions, job and schedule.
+"""The one Dagster `Definitions` of crmseg: assets, resources, partitions, job, schedule and alert sensor.
 
 `dagster dev -w workspace.yaml` loads `defs`; the CLI builds the same
 definitions from the same settings, so its runs land in the instance the UI
@@ -14,10 +14,11 @@ from dagster_dbt import DbtCliResource
 
 from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, build_dbt_assets
 from assets.extract import extract_assets
+from assets.publish import build_publish_asset
 from crmseg.contract import SOURCES
-from crmseg.settings import SOURCE_URL_VARS, Settings
+from crmseg.settings import PUBLISH_POSTGRES_VAR, SOURCE_URL_VARS, Settings
 from orchestration.alerts import build_failure_alert
-from orchestration.resources import SourceResource, WarehouseResource
+from orchestration.resources import ServingResource, SourceResource, WarehouseResource
 
 JOB_NAME = "nightly_segmentation"
 SCHEDULE_NAME = "nightly_segmentation_schedule"
@@ -56,7 +57,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     dbt_models = build_dbt_assets(partitions, settings.data_dir, settings.timezone)
     return dg.Definitions(
-        assets=[*extract_assets, dbt_models],
+        assets=[*extract_assets, dbt_models, build_publish_asset(settings.timezone)],
         jobs=[job],
         schedules=[schedule],
         sensors=[build_failure_alert(job, settings.alert_webhook_url)],
@@ -66,6 +67,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "dbt": DbtCliResource(
                 project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+            ),
+            "serving": ServingResource(
+                path=str(settings.serving_dir),
+                # may hold a password: resolved at run time, never shown in the UI
+                postgres_url=dg.EnvVar(PUBLISH_POSTGRES_VAR) if settings.publish_postgres_url else None,
             ),
             **{f"{source}_source": source_resource(settings, source) for source in SOURCES},
         },

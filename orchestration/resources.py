@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
@@ -34,8 +36,26 @@ class WarehouseResource(dg.ConfigurableResource):
         if self._lock is not None:
             self._lock.release()
 
+    @property
+    def path_obj(self) -> Path:
+        return Path(self.path)
+
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return duck.connect(self.path, read_only=read_only, timezone=self.timezone)
+
+
+class ServingResource(dg.ConfigurableResource):
+    """Where BI reads: the serving folder (DuckDB file and Parquet) and, optionally, a PostgreSQL database.
+
+    The PostgreSQL URL may carry a password: production sets it through an EnvVar.
+    """
+
+    path: str
+    postgres_url: str | None = None
+
+    @property
+    def path_obj(self) -> Path:
+        return Path(self.path)
 
 
 class SourceResource(dg.ConfigurableResource):

@@ -122,7 +122,7 @@ def first_run(tmp_path_factory, demo_sources) -> Path:
 def landed(env, first_run) -> Path:
     """This test's warehouse, in a copy of the data dir the first good run left."""
     data_dir = Path(os.environ["CRMSEG_DATA_DIR"])
-    shutil.copytree(first_run, data_dir)
+    shutil.copytree(first_run, data_dir, symlinks=True)  # serving/parquet is a link
     return data_dir / "warehouse.duckdb"
 
 

@@ -50,7 +50,7 @@ def test_definitions_snapshot(env):
     job = defs.resolve_job_def(JOB_NAME)
     assert job.partitions_def.get_first_partition_key() == "2026-01-01"
     assert job.partitions_def.timezone == "Asia/Shanghai"
-    assert set(defs.resources) == {"warehouse", "crm_source", "erp_source", "service_source", "dbt"}
+    assert set(defs.resources) == {"warehouse", "serving", "crm_source", "erp_source", "service_source", "dbt"}
 
 
 def test_workspace_loads_the_same_definitions(env):
