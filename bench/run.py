@@ -2,7 +2,7 @@
 
     BENCH_CUSTOMERS=1000000 make bench     # the sizes the issues quote (default)
     BENCH_CUSTOMERS=100000 make bench      # a quicker look
-    BENCH_PARTS=dbt make bench             # some parts (generate, extract, land, suites, dbt, backfill);
+    BENCH_PARTS=dbt make bench             # some parts (generate, extract, land, suites, dbt, publish, backfill);
                                            # earlier output is reused
 
 The backfill part compares a 30-day backfill as one run with 30 single-day
@@ -194,6 +194,30 @@ def stage_dbt() -> dict:
     }
 
 
+def stage_publish() -> dict:
+    """Publish the serving tables of the dbt stage's warehouse: the DuckDB file and Parquet, then PostgreSQL too."""
+    from crmseg.publish import publish
+
+    warehouse = WORK / "warehouse-embedded" / "warehouse.duckdb"
+    started = time.monotonic()
+    local = publish(warehouse, WORK / "serving", "bench-local", "Asia/Shanghai")
+    local_seconds = time.monotonic() - started
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE}_serving WITH (FORCE)"))
+        con.execute(sa.text(f"CREATE DATABASE {DATABASE}_serving"))
+    admin.dispose()
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=f"{DATABASE}_serving").render_as_string(hide_password=False)
+    started = time.monotonic()
+    publish(warehouse, WORK / "serving", "bench-postgres", "Asia/Shanghai", postgres_url=url)
+    return {
+        "rows": sum(local.rows.values()),
+        "seconds": local_seconds,
+        "with_postgres_seconds": round(time.monotonic() - started, 2),
+        "tables": local.rows,
+    }
+
+
 def stage_backfill(single_run: bool) -> dict:
     """BACKFILL_DAYS as-of dates through the CLI's own path: one run for the range, or one run per date.
 
@@ -238,6 +262,7 @@ STAGES = {
     "land_embedded": stage_land_embedded,
     "suites": stage_suites,
     "dbt": stage_dbt,
+    "publish": stage_publish,
     "backfill_one_run": lambda: stage_backfill(True),
     "backfill_daily_runs": lambda: stage_backfill(False),
 }
@@ -314,7 +339,7 @@ def main() -> None:
             flush=True,
         )
 
-    parts = set(os.environ.get("BENCH_PARTS", "generate,extract,land,suites,dbt,backfill").split(","))
+    parts = set(os.environ.get("BENCH_PARTS", "generate,extract,land,suites,dbt,publish,backfill").split(","))
     if "generate" in parts or not (WORK / "sources" / "manifest.json").exists():
         record("generate (sqlite + jsonl)", run_stage("generate"))
     if "extract" in parts:
@@ -336,6 +361,11 @@ def main() -> None:
         )
         for model, seconds in list(dbt["models"].items())[:8]:
             print(f"      {model:<40} {seconds:>8.2f} s")
+
+    if "publish" in parts:
+        published = run_stage("publish")
+        record("publish: DuckDB file + Parquet", published)
+        print(f"    with PostgreSQL as well: {published['with_postgres_seconds']:.1f} s")
 
     stages = ("land all tables (sqlite)", "quality suites (full load)", "dbt build (customers)")
     if all(name in results for name in stages):

@@ -17,15 +17,18 @@ ALERT_SENSOR_NAME = "nightly_segmentation_failure_alert"
 WEBHOOK_TIMEOUT_SECONDS = 10
 
 
-def failure_text(context: dg.RunFailureSensorContext) -> str:
-    """The first failed step's own message, or the run's."""
-    for event in context.get_step_failure_events():
+def step_failure(events) -> str | None:
+    """One line for the first failed step: its own message (a Failure's description, or its exception's)."""
+    for event in events:
         data = event.step_failure_data
         if data.user_failure_data and data.user_failure_data.description:
             return data.user_failure_data.description
         if data.error:
-            return data.error.message.strip().splitlines()[0]
-    return context.failure_event.message or "the run failed"
+            error = data.error
+            while error.cause:  # Dagster wraps the step's own exception: report that one
+                error = error.cause
+            return f"step {event.step_key}: {error.message.strip().splitlines()[0]}"
+    return None
 
 
 def post_webhook(url: str, payload: dict) -> None:
@@ -45,7 +48,7 @@ def build_failure_alert(job: dg.UnresolvedAssetJobDefinition, webhook_url: str |
     )
     def failure_alert(context: dg.RunFailureSensorContext) -> None:
         run = context.dagster_run
-        failure = failure_text(context)
+        failure = step_failure(context.get_step_failure_events()) or context.failure_event.message
         partition = run.tags.get("dagster/partition") or run.tags.get("crmseg/as_of_dates")
         text = f"crmseg: run {run.run_id} of {run.job_name} ({partition or 'no date'}) failed: {failure}"
         context.log.error(f"ALERT {text}")

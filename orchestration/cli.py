@@ -27,6 +27,7 @@ from crmseg.errors import CrmsegError
 from crmseg.report import report_path
 from crmseg.settings import Settings
 from crmseg.summary import quality_summary, segment_summary
+from orchestration.alerts import step_failure
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PUBLISHED = "serving/crmseg"  # the publish asset
@@ -167,16 +168,7 @@ def execute(
 
 
 def first_failure(result: dg.ExecuteInProcessResult) -> str:
-    for event in result.get_step_failure_events():
-        data = event.step_failure_data
-        if data.user_failure_data and data.user_failure_data.description:
-            return data.user_failure_data.description
-        if data.error:
-            error = data.error
-            while error.cause:  # Dagster wraps the step's own exception: report that one
-                error = error.cause
-            return f"step {event.step_key}: {error.message.strip().splitlines()[0]}"
-    return "the run failed before any step (see the run in `make dev`)"
+    return step_failure(result.get_step_failure_events()) or "the run failed before any step (see it in `make dev`)"
 
 
 def print_outcome(outcome: RunOutcome, what: str, settings: Settings) -> None:
