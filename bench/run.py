@@ -196,9 +196,13 @@ def stage_dbt() -> dict:
 
 def stage_publish() -> dict:
     """Publish the serving tables of the dbt stage's warehouse: the DuckDB file and Parquet, then PostgreSQL too."""
+    from crmseg import duck
     from crmseg.publish import publish
+    from crmseg.quality import ensure_results_table
 
     warehouse = WORK / "warehouse-embedded" / "warehouse.duckdb"
+    with duck.connect(warehouse) as con:  # the dbt stage ran dbt alone: no run has recorded checks
+        ensure_results_table(con)
     started = time.monotonic()
     local = publish(warehouse, WORK / "serving", "bench-local", "Asia/Shanghai")
     local_seconds = time.monotonic() - started

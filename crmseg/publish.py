@@ -26,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import psycopg
+import sqlalchemy as sa
 
+from crmseg import duck
 from crmseg.duck import literal, quote
 from crmseg.errors import CrmsegError
 from crmseg.quality import RESULTS_TABLE
@@ -72,8 +75,6 @@ def check_no_personal_columns(con: duckdb.DuckDBPyConnection, catalog: str) -> N
 def publish(
     warehouse: Path, serving_dir: Path, run_id: str, timezone: str, postgres_url: str | None = None
 ) -> Published:
-    from crmseg import duck
-
     started = time.monotonic()
     serving_dir.mkdir(parents=True, exist_ok=True)
     stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{run_id[:8]}"
@@ -176,11 +177,6 @@ def publish_postgres(serving_file_path: Path, url: str, timezone: str) -> None:
 
     The rows travel as CSV through COPY, the fastest way in. `crmseg_reader` may read the schema, not write it.
     """
-    import psycopg
-    import sqlalchemy as sa
-
-    from crmseg import duck
-
     conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
         pg = psycopg.connect(conninfo)
