@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from assets.publish import published_by_six
 from assets.quality import record_checks
 from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed
 from crmseg.summary import segment_markdown
@@ -42,10 +42,7 @@ class CrmsegDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         if spec.group_name != "marts":
             return spec
-        policy = dg.FreshnessPolicy.cron(
-            deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=24), timezone=self.timezone
-        )
-        return spec.replace_attributes(freshness_policy=policy)
+        return spec.replace_attributes(freshness_policy=published_by_six(self.timezone))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":

@@ -1,6 +1,7 @@
 """Publishing: the serving tables BI reads, swapped in whole once every blocking check has passed."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 
@@ -11,6 +12,11 @@ from crmseg.summary import segment_markdown
 from orchestration.resources import ServingResource, WarehouseResource
 
 MARTS = [dg.AssetKey(["marts", name]) for name in SERVING_TABLES if name != "data_quality_results"]
+
+
+def published_by_six(timezone: str) -> dg.FreshnessPolicy:
+    """What BI reads is fresh when the nightly run at 02:00 has updated it by 06:00 local time."""
+    return dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=24), timezone=timezone)
 
 
 def build_publish_asset(timezone: str) -> dg.AssetsDefinition:
@@ -25,17 +31,14 @@ def build_publish_asset(timezone: str) -> dg.AssetsDefinition:
             "segment_transitions, data_quality_results) in serving/crmseg.duckdb, Parquet files beside it and, "
             "when configured, PostgreSQL schema crmseg; each replaced whole, never half-written."
         ),
-        # the nightly run at 02:00 has published by 06:00 local time
-        freshness_policy=dg.FreshnessPolicy.cron(
-            deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=24), timezone=timezone
-        ),
+        freshness_policy=published_by_six(timezone),
     )
     def publish_serving(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, serving: ServingResource
     ) -> dg.MaterializeResult:
         try:
             published = publish(
-                warehouse.path_obj, serving.path_obj, context.run.run_id, warehouse.timezone, serving.postgres_url
+                Path(warehouse.path), Path(serving.path), context.run.run_id, warehouse.timezone, serving.postgres_url
             )
         except CrmsegError as exc:
             raise dg.Failure(description=str(exc)) from None

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -44,8 +45,18 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def database_url(admin_url: str) -> str:
-    return sa.make_url(admin_url).set(database=DATABASE).render_as_string(hide_password=False)
+def database_url(admin_url: str, name: str = DATABASE) -> str:
+    return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_database(admin_url: str, name: str = DATABASE) -> str:
+    """An empty database of this name on the admin URL's server (dropped first if there); its URL."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as con:
+        con.execute(sa.text(f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if "postgres" in admin_url else "")))
+        con.execute(sa.text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return database_url(admin_url, name)
 
 
 # -- stages (each in its own process) ------------------------------------------------------
@@ -64,14 +75,9 @@ def stage_load(admin_url: str) -> dict:
     from crmseg import contract, duck
     from crmseg.generate.sinks import DatabaseSink
 
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as con:
-        drop = f"DROP DATABASE IF EXISTS {DATABASE}" + (" WITH (FORCE)" if "postgres" in admin_url else "")
-        con.execute(sa.text(drop))
-        con.execute(sa.text(f"CREATE DATABASE {DATABASE}"))
-    engine.dispose()
+    url = fresh_database(admin_url)
     started = time.monotonic()
-    sink = DatabaseSink("erp", database_url(admin_url))
+    sink = DatabaseSink("erp", url)
     rows = 0
     with duck.connect() as con:
         sink.prepare(con)
@@ -206,12 +212,7 @@ def stage_publish() -> dict:
     started = time.monotonic()
     local = publish(warehouse, WORK / "serving", "bench-local", "Asia/Shanghai")
     local_seconds = time.monotonic() - started
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as con:
-        con.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE}_serving WITH (FORCE)"))
-        con.execute(sa.text(f"CREATE DATABASE {DATABASE}_serving"))
-    admin.dispose()
-    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=f"{DATABASE}_serving").render_as_string(hide_password=False)
+    url = fresh_database(POSTGRES_ADMIN_URL, f"{DATABASE}_serving")
     started = time.monotonic()
     publish(warehouse, WORK / "serving", "bench-postgres", "Asia/Shanghai", postgres_url=url)
     return {
@@ -237,7 +238,7 @@ def stage_backfill(single_run: bool) -> dict:
     if not (sources / "manifest.json").exists():
         generate(GenerateOptions(out=sources, customers=BACKFILL_CUSTOMERS, end_date=END_DATE))
     data = WORK / ("backfill-one-run" if single_run else "backfill-daily-runs")
-    subprocess.run(["rm", "-rf", str(data)], check=True)
+    shutil.rmtree(data, ignore_errors=True)
     os.environ.update(
         CRMSEG_DATA_DIR=str(data / "data"),
         DAGSTER_HOME=str(data / "dagster"),

@@ -7,6 +7,7 @@ them once they sit in its extension directory under their canonical names.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import os
 import shutil
@@ -92,13 +93,11 @@ class WriterLock:
     operating system releases it when the holder exits, however it exits.
     """
 
-    def __init__(self, warehouse: str | Path):
-        self.path = Path(f"{warehouse}.lock")
+    def __init__(self, guarded: str | Path):
+        self.path = Path(f"{guarded}.lock")  # beside the file (or the thing) it guards
         self._file = None
 
     def acquire(self, on_wait=None) -> None:
-        import fcntl
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "a+")  # noqa: SIM115 - held until release()
         try:

@@ -49,7 +49,7 @@ def dagster_yaml(settings: Settings) -> str:
     ]
     if settings.dagster_postgres_url:
         lines += ["storage:", "  postgres:", "    postgres_url:", f"      env: {DAGSTER_STORAGE_VAR}"]
-    # the published marts carry freshness policies (see assets/dbt.py)
+    # the marts and the published tables carry freshness policies (assets/publish.py)
     lines += ["freshness:", "  enabled: true"]
     return "\n".join(lines) + "\n"
 
@@ -76,10 +76,10 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
         os.environ[DAGSTER_STORAGE_VAR] = url.render_as_string(hide_password=False)
     # two commands started at once on a new instance must not both create its storage
     with WriterLock(home / "instance"):
-        if not config.exists() or config.read_text().startswith(GENERATED):
-            wanted = dagster_yaml(settings)
-            if not config.exists() or config.read_text() != wanted:
-                config.write_text(wanted)
+        current = config.read_text() if config.exists() else None
+        wanted = dagster_yaml(settings)
+        if current != wanted and (current is None or current.startswith(GENERATED)):
+            config.write_text(wanted)
         instance = dg.DagsterInstance.get()
         instance.get_runs(limit=1)  # creates the storage, if new
     return instance

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
@@ -36,10 +34,6 @@ class WarehouseResource(dg.ConfigurableResource):
         if self._lock is not None:
             self._lock.release()
 
-    @property
-    def path_obj(self) -> Path:
-        return Path(self.path)
-
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return duck.connect(self.path, read_only=read_only, timezone=self.timezone)
 
@@ -52,10 +46,6 @@ class ServingResource(dg.ConfigurableResource):
 
     path: str
     postgres_url: str | None = None
-
-    @property
-    def path_obj(self) -> Path:
-        return Path(self.path)
 
 
 class SourceResource(dg.ConfigurableResource):

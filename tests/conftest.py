@@ -133,6 +133,11 @@ def sqlite(path: Path, *statements: str) -> None:
             con.execute(statement)
 
 
+def renamed_required_column(sources: Path) -> None:
+    """A poisoned ERP extract: the orders' customer_code column renamed."""
+    sqlite(sources / "erp.sqlite", "ALTER TABLE sales_orders RENAME COLUMN customer_code TO customer_no")
+
+
 def fingerprint(warehouse: Path) -> dict[str, tuple]:
     """Row count and an order-free content hash of every table in the warehouse."""
     if not warehouse.exists():

@@ -21,7 +21,7 @@ from PIL import Image
 
 from crmseg.publish import SERVING_TABLES
 from orchestration.cli import main
-from tests.conftest import END_DATE, sqlite
+from tests.conftest import END_DATE, renamed_required_column
 
 AS_OF = END_DATE.isoformat()
 NEXT_DAY = (END_DATE + timedelta(days=1)).isoformat()
@@ -44,10 +44,6 @@ def state_of(data_dir: Path) -> tuple:
         parquet.resolve().name,
         [hashlib.sha256(f.read_bytes()).hexdigest() for f in files],
     )
-
-
-def renamed_required_column(sources: Path) -> None:
-    sqlite(sources / "erp.sqlite", "ALTER TABLE sales_orders RENAME COLUMN customer_code TO customer_no")
 
 
 # -- what is published --------------------------------------------------------------------------------

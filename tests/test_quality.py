@@ -16,7 +16,16 @@ from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed, mask
 from crmseg.settings import Settings
 from expectations.runner import SMALL_LOAD_ROWS, columns_named, load_suite, small_load_allowance
 from orchestration.cli import main
-from tests.conftest import END_DATE, fingerprint, make_sources, raw_counts, run_cli, settings_for, sqlite
+from tests.conftest import (
+    END_DATE,
+    fingerprint,
+    make_sources,
+    raw_counts,
+    renamed_required_column,
+    run_cli,
+    settings_for,
+    sqlite,
+)
 
 AS_OF = END_DATE.isoformat()
 
@@ -169,10 +178,6 @@ def null_customer_codes(sources: Path) -> None:
         f"UPDATE sales_orders SET updated_at = '{now_local()}'",
         "UPDATE sales_orders SET customer_code = NULL WHERE abs(random()) % 10 < 3",
     )
-
-
-def renamed_required_column(sources: Path) -> None:
-    sqlite(sources / "erp.sqlite", "ALTER TABLE sales_orders RENAME COLUMN customer_code TO customer_no")
 
 
 @pytest.mark.parametrize(
