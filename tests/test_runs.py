@@ -262,12 +262,17 @@ def test_what_happens_after_a_date_leaves_that_date_unchanged(env):
     assert execute(settings, as_of=END_DATE).success
     before = history(settings.warehouse_path)
     account = before.dropna(subset=["crm_account_id", "erp_customer_code"]).iloc[0]
+    erp_only = before[before["crm_account_id"].isna() & (before["orders_total"] > 0)].iloc[0]
     later = END_DATE + timedelta(days=1)
-    changed_at = f"{later} 09:00:00"  # the next morning: a large order for one customer, a new industry for its account
+    changed_at = f"{later} 09:00:00"
+    # the next morning: a large order for one customer, a new industry for its account, and an ERP customer
+    # of its own given that account's CRM id
     sqlite(
         env / "erp.sqlite",
         "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) "
         f"VALUES ('SO-LATE-1', '{account.erp_customer_code}', '{later}', 'completed', 99999.00, '{changed_at}')",
+        f"UPDATE customers SET crm_account_id = '{account.crm_account_id}', updated_at = '{changed_at}' "
+        f"WHERE customer_code = '{erp_only.erp_customer_code}'",
     )
     sqlite(env / "crm.sqlite", f"UPDATE accounts SET industry = 'shipping', updated_at = '{changed_at}' "
            f"WHERE account_id = '{account.crm_account_id}'")  # fmt: skip
@@ -277,10 +282,12 @@ def test_what_happens_after_a_date_leaves_that_date_unchanged(env):
 
     assert execute(settings, as_of=later).success
     after = history(settings.warehouse_path)
-    moved = after[
-        (after["as_of_date"].astype(str) == later.isoformat()) & (after["customer_key"] == account.customer_key)
-    ]
-    assert moved[["industry", "last_order_date"]].values.tolist() == [["shipping", pd.Timestamp(later)]]
+    on_later = after[after["as_of_date"].astype(str) == later.isoformat()].set_index("customer_key")
+    moved = on_later.loc[account.customer_key]
+    assert [moved["industry"], moved["last_order_date"]] == ["shipping", pd.Timestamp(later)]
+    # the ERP customer's orders now count for the account it joined, and it is no longer a customer of its own
+    assert erp_only.customer_key not in on_later.index
+    assert moved["orders_total"] == account.orders_total + erp_only.orders_total + 1
     pd.testing.assert_frame_equal(
         after[after["as_of_date"] == before["as_of_date"].iloc[0]].reset_index(drop=True), before
     )

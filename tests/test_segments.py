@@ -52,7 +52,9 @@ def reference(warehouse, as_of: date) -> pd.DataFrame:
     """SPEC section 5 in pandas, from the staged tables and the reference's own identity rules."""
     accounts = read(warehouse, "SELECT * FROM staging.stg_crm__accounts")
     erp_customers = read(warehouse, "SELECT * FROM staging.stg_erp__customers")
-    links = ref.link_erp_customers(accounts, erp_customers)
+    # an ERP customer joins only an account that existed on D
+    created_on = pd.to_datetime(accounts["created_at"].dt.tz_convert("Asia/Shanghai").dt.date)
+    links = ref.link_erp_customers(accounts[~(created_on > pd.Timestamp(as_of))], erp_customers)
     links["customer_key"] = [
         key("crm", account) if isinstance(account, str) else key("erp", code)
         for account, code in zip(links["account_id"], links["customer_code"], strict=True)
@@ -67,13 +69,14 @@ def reference(warehouse, as_of: date) -> pd.DataFrame:
     responses["customer_key"] = [key("crm", a) for a in responses["account_id"]]
     tickets = read(
         warehouse, "SELECT customer_key, ticket_type, satisfaction_score, CAST(created_at AS TIMESTAMP) AS created_at "
-        "FROM intermediate.int_tickets_linked WHERE customer_key IS NOT NULL"
+        f"FROM intermediate.int_tickets_linked WHERE customer_key IS NOT NULL "
+        f"AND coalesce(valid_from, DATE '{as_of}') <= DATE '{as_of}' AND DATE '{as_of}' < coalesce(valid_to, 'infinity')"
     )  # fmt: skip
 
     # customers as of D: accounts created by D and not deleted, and every other customer with an order by D
     accounts["customer_key"] = [key("crm", a) for a in accounts["account_id"]]
     live = accounts[~accounts["is_deleted"].fillna(False).astype(bool)]
-    created = live[pd.to_datetime(live["created_at"].dt.tz_convert("Asia/Shanghai").dt.date) <= pd.Timestamp(as_of)]
+    created = live[created_on[live.index] <= pd.Timestamp(as_of)]
     ordered = orders[pd.to_datetime(orders["order_date"]) <= pd.Timestamp(as_of)]["customer_key"]
     deleted = set(accounts["customer_key"]) - set(live["customer_key"])
     population = pd.DataFrame({"customer_key": sorted((set(created["customer_key"]) | set(ordered)) - deleted)})
@@ -122,7 +125,8 @@ def test_erp_links_agree_with_the_reference(built):
     accounts = read(built, "SELECT * FROM staging.stg_crm__accounts")
     erp_customers = read(built, "SELECT * FROM staging.stg_erp__customers")
     expected = ref.link_erp_customers(accounts, erp_customers).set_index("customer_code").sort_index()
-    actual = read(built, "SELECT * FROM intermediate.int_erp_customers_linked").set_index("customer_code").sort_index()
+    current = "SELECT * FROM intermediate.int_erp_customers_linked WHERE valid_to IS NULL"
+    actual = read(built, current).set_index("customer_code").sort_index()
     assert (actual["crm_account_id"].fillna("") == expected["account_id"].fillna("")).all()
     expected_rule = expected["rule"].where(expected["rule"] != "conflict")
     assert (actual["link_rule"].fillna("") == expected_rule.fillna("")).all()

@@ -2,12 +2,9 @@
 -- its CRM account (of its ERP customer, for a customer the ERP alone knows) valid at the end of D in the
 -- history the snapshots keep. For a D before the first version the history holds, the earliest version
 -- stands in, and is_from_later_state says so.
-with dates as (
-    select * from {{ ref('int_as_of_dates') }}
-),
-
-customers as (
+with customers as (
     select
+        as_of_date,
         customer_key,
         crm_account_id,
         erp_customer_code
@@ -16,6 +13,7 @@ customers as (
 
 account_versions as (
     select
+        customers.as_of_date,
         customers.customer_key,
         accounts.customer_type,
         accounts.industry,
@@ -27,13 +25,15 @@ account_versions as (
         accounts.lead_source,
         accounts.marketing_consent,
         coalesce(accounts.is_deleted, false) as is_deleted,
-        accounts.dbt_valid_from
+        customers.as_of_date < accounts.history_from as is_from_later_state
     from customers
-    inner join {{ ref('crm_accounts_history') }} as accounts on customers.crm_account_id = accounts.account_id
+    inner join ({{ history_by_day('crm_accounts_history', 'account_id') }}) as accounts
+        on customers.crm_account_id = accounts.account_id and {{ valid_on('accounts', 'customers.as_of_date') }}
 ),
 
 erp_versions as (
     select
+        customers.as_of_date,
         customers.customer_key,
         null as customer_type,
         null as industry,
@@ -45,38 +45,17 @@ erp_versions as (
         null as lead_source,
         cast(null as boolean) as marketing_consent,
         false as is_deleted,
-        erp.dbt_valid_from
+        customers.as_of_date < erp.history_from as is_from_later_state
     from customers
-    inner join {{ ref('erp_customers_history') }} as erp on customers.erp_customer_code = erp.customer_code
+    inner join ({{ history_by_day('erp_customers_history', 'customer_code') }}) as erp
+        on customers.erp_customer_code = erp.customer_code and {{ valid_on('erp', 'customers.as_of_date') }}
     where customers.crm_account_id is null
 ),
 
-versions as (
+final as (
     select * from account_versions
     union all
     select * from erp_versions
-),
-
-candidates as (
-    select
-        dates.as_of_date,
-        versions.*,
-        cast(versions.dbt_valid_from as date) > dates.as_of_date as is_from_later_state
-    from versions
-    cross join dates
-),
-
-final as (
-    select * exclude (dbt_valid_from)
-    from candidates
-    -- the latest version valid by the end of D; when none is, the earliest version there is
-    qualify row_number() over (
-        partition by as_of_date, customer_key
-        order by
-            is_from_later_state asc,
-            case when not is_from_later_state then dbt_valid_from end desc,
-            dbt_valid_from asc
-    ) = 1
 )
 
 select * from final

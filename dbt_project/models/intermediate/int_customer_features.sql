@@ -16,19 +16,10 @@ orders as (
     select * from {{ ref('int_orders_attributed') }}
 ),
 
-first_orders as (
-    -- any order, whatever its status, makes a customer known to the ERP
-    select
-        customer_key,
-        min(order_date) as first_any_order_date
-    from orders
-    group by customer_key
-),
-
 population as (
     -- CRM accounts created on or before D and not deleted on D; every other customer with an order on or before D
     select
-        dates.as_of_date,
+        customers.as_of_date,
         customers.customer_key,
         customers.crm_account_id,
         customers.erp_customer_code,
@@ -43,31 +34,16 @@ population as (
         attributes.marketing_consent,
         attributes.is_from_later_state
     from customers
-    left join first_orders on customers.customer_key = first_orders.customer_key
-    inner join dates
-        on
-            customers.created_date <= dates.as_of_date and customers.crm_account_id is not null
-            or first_orders.first_any_order_date <= dates.as_of_date
-    inner join attributes on customers.customer_key = attributes.customer_key and dates.as_of_date = attributes.as_of_date
-    where not attributes.is_deleted
+    left join orders on customers.customer_key = orders.customer_key and customers.as_of_date = orders.as_of_date
+    inner join attributes on customers.customer_key = attributes.customer_key and customers.as_of_date = attributes.as_of_date
+    where
+        not attributes.is_deleted
+        and (customers.created_date <= customers.as_of_date and customers.crm_account_id is not null or orders.customer_key is not null)
 ),
 
 counted as (
-    select
-        dates.as_of_date,
-        orders.customer_key,
-        min(orders.order_date) as first_order_date,
-        max(orders.order_date) as last_order_date,
-        count(*) as orders_total,
-        count(*) filter (where orders.order_date > dates.as_of_date - {{ var('rfm_window_days') }}) as frequency,
-        coalesce(sum(orders.total_amount) filter (where orders.order_date > dates.as_of_date - {{ var('rfm_window_days') }}), 0)
-            as monetary,
-        coalesce(sum(orders.total_amount) filter (where orders.order_date > dates.as_of_date - 365), 0) as annual_revenue,
-        count(*) filter (where orders.order_date > dates.as_of_date - 365) as orders_365d
-    from orders
-    inner join dates on orders.order_date <= dates.as_of_date
-    where orders.is_counted
-    group by dates.as_of_date, orders.customer_key
+    select * from orders
+    where orders_total > 0
 ),
 
 responses as (
@@ -95,7 +71,8 @@ tickets as (
     from {{ ref('int_tickets_linked') }} as tickets
     inner join dates
         on
-            tickets.created_date <= dates.as_of_date
+            {{ valid_on('tickets', 'dates.as_of_date') }}
+            and tickets.created_date <= dates.as_of_date
             and tickets.created_date > dates.as_of_date - {{ var('interaction_window_days') }}
     where tickets.customer_key is not null
     group by all

@@ -1,42 +1,65 @@
--- One row per customer: every CRM account, and every ERP customer that joins no account.
--- Identity only; the attributes as they were on each as-of date are in int_customer_attributes.
-with accounts as (
-    select * from {{ ref('stg_crm__accounts') }}
+-- One row per customer per as-of date D: every CRM account in the history, and every ERP customer that
+-- joined no account at the end of D, with the lowest ERP code linked to it on D. Identity only; which
+-- customers count on D, and their attributes then, are worked out from here.
+with dates as (
+    select * from {{ ref('int_as_of_dates') }}
 ),
 
 erp_links as (
-    select * from {{ ref('int_erp_customers_linked') }}
+    select
+        dates.as_of_date,
+        links.customer_code,
+        links.crm_account_id,
+        links.customer_key
+    from {{ ref('int_erp_customers_linked') }} as links
+    inner join dates on {{ valid_on('links', 'dates.as_of_date') }}
+),
+
+accounts as (
+    select
+        account_id,
+        cast(arg_max(created_at, dbt_valid_from) as date) as created_date
+    from {{ ref('crm_accounts_history') }}
+    group by account_id
 ),
 
 erp_customers as (
-    select * from {{ ref('stg_erp__customers') }}
+    select
+        customer_code,
+        cast(arg_max(created_at, dbt_valid_from) as date) as created_date
+    from {{ ref('erp_customers_history') }}
+    group by customer_code
 ),
 
 lowest_code as (
     select
+        as_of_date,
         crm_account_id,
         min(customer_code) as erp_customer_code
     from erp_links
     where crm_account_id is not null
-    group by crm_account_id
+    group by as_of_date, crm_account_id
 ),
 
 crm_customers as (
     select
+        dates.as_of_date,
         {{ customer_key('accounts.account_id', 'null') }} as customer_key,
         accounts.account_id as crm_account_id,
         lowest_code.erp_customer_code,
-        cast(accounts.created_at as date) as created_date
+        accounts.created_date
     from accounts
-    left join lowest_code on accounts.account_id = lowest_code.crm_account_id
+    cross join dates
+    left join lowest_code on dates.as_of_date = lowest_code.as_of_date and accounts.account_id = lowest_code.crm_account_id
 ),
 
 erp_only_customers as (
     select
+        erp_links.as_of_date,
         erp_links.customer_key,
         null as crm_account_id,
-        erp_customers.customer_code as erp_customer_code,
-        cast(erp_customers.created_at as date) as created_date
+        erp_links.customer_code as erp_customer_code,
+        erp_customers.created_date
     from erp_links
     inner join erp_customers on erp_links.customer_code = erp_customers.customer_code
     where erp_links.crm_account_id is null

@@ -1,28 +1,25 @@
--- One row per ticket: the customer it joins (crm_account_id, then e-mail, then phone of the account or its contacts) and the rule.
+-- One row per ticket per period its link held: the customer it joined (crm_account_id, then the e-mail, then
+-- the phone of an account or one of its contacts) at the end of every day from valid_from (inclusive) to
+-- valid_to (exclusive; a null bound is open), and the rule. Accounts and contacts are taken from the history,
+-- so a past as-of date sees them as they were; the ticket itself is the one staged now.
 with tickets as (
     select * from {{ ref('stg_service__tickets') }}
 ),
 
 accounts as (
-    select
-        account_id,
-        email,
-        phone
-    from {{ ref('stg_crm__accounts') }}
+    -- an account joins from the day it was created
+    {{ created_by_day('crm_accounts_history', 'account_id', ['account_id', 'email', 'phone']) }}
+),
+
+contacts as (
+    -- a contact is a way to reach its account from the day it was created
+    {{ created_by_day('crm_contacts_history', 'contact_id', ['account_id', 'email', 'phone']) }}
 ),
 
 contact_points as (
-    select
-        account_id,
-        email,
-        phone
-    from accounts
+    select * from accounts
     union all
-    select
-        account_id,
-        email,
-        phone
-    from {{ ref('stg_crm__contacts') }}
+    select * from contacts
 ),
 
 candidates as (
@@ -30,40 +27,47 @@ candidates as (
         tickets.ticket_id,
         1 as rule_order,
         'crm_account_id' as rule,
-        accounts.account_id
+        accounts.account_id,
+        accounts.valid_from,
+        accounts.valid_to
     from tickets inner join accounts on tickets.crm_account_id = accounts.account_id
     union all
     select
         tickets.ticket_id,
         2 as rule_order,
         'email' as rule,
-        contact_points.account_id
+        contact_points.account_id,
+        contact_points.valid_from,
+        contact_points.valid_to
     from tickets inner join contact_points on tickets.customer_email = contact_points.email
     union all
     select
         tickets.ticket_id,
         3 as rule_order,
         'phone' as rule,
-        contact_points.account_id
+        contact_points.account_id,
+        contact_points.valid_from,
+        contact_points.valid_to
     from tickets inner join contact_points on tickets.customer_phone = contact_points.phone
 ),
 
-first_rule as (
-    {{ first_matching_rule('candidates', 'ticket_id') }}
+periods as (
+    {{ link_periods('tickets', 'candidates', 'ticket_id') }}
 ),
 
 final as (
     select
         tickets.ticket_id,
-        case when len(first_rule.matched_accounts) = 1 then first_rule.matched_accounts[1] end as crm_account_id,
-        case when len(first_rule.matched_accounts) = 1 then first_rule.rule end as link_rule,
-        coalesce(len(first_rule.matched_accounts) > 1, false) as is_conflict,
+        {{ open_bounds('periods') }},
+        case when len(periods.matched_accounts) = 1 then periods.matched_accounts[1] end as crm_account_id,
+        case when len(periods.matched_accounts) = 1 then periods.rule end as link_rule,
+        coalesce(len(periods.matched_accounts) > 1, false) as is_conflict,
         tickets.ticket_type,
         tickets.satisfaction_score,
         tickets.created_at,
         cast(tickets.created_at as date) as created_date
     from tickets
-    left join first_rule on tickets.ticket_id = first_rule.ticket_id
+    inner join periods on tickets.ticket_id = periods.ticket_id
 )
 
 select
