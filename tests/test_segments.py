@@ -69,8 +69,8 @@ def reference(warehouse, as_of: date) -> pd.DataFrame:
     responses["customer_key"] = [key("crm", a) for a in responses["account_id"]]
     tickets = read(
         warehouse, "SELECT customer_key, ticket_type, satisfaction_score, CAST(created_at AS TIMESTAMP) AS created_at "
-        f"FROM intermediate.int_tickets_linked WHERE customer_key IS NOT NULL "
-        f"AND coalesce(valid_from, DATE '{as_of}') <= DATE '{as_of}' AND DATE '{as_of}' < coalesce(valid_to, 'infinity')"
+        "FROM intermediate.int_tickets_linked WHERE customer_key IS NOT NULL "  # the link valid on D
+        f"AND (valid_from IS NULL OR valid_from <= DATE '{as_of}') AND (valid_to IS NULL OR DATE '{as_of}' < valid_to)"
     )  # fmt: skip
 
     # customers as of D: accounts created by D and not deleted, and every other customer with an order by D

@@ -55,17 +55,21 @@
             periods.*,
             deciding.rule,
             deciding.matched_accounts,
-            lag(deciding.rule) over by_day is not distinct from deciding.rule
-            and lag(deciding.matched_accounts) over by_day is not distinct from deciding.matched_accounts as continues
+            lag(deciding.rule) over (partition by periods.{{ key }} order by periods.valid_from) as previous_rule,
+            lag(deciding.matched_accounts) over (
+                partition by periods.{{ key }} order by periods.valid_from
+            ) as previous_accounts
         from periods
         left join deciding on periods.{{ key }} = deciding.{{ key }} and periods.valid_from = deciding.valid_from
-        window by_day as (partition by periods.{{ key }} order by periods.valid_from)
     ),
 
     islands as (
+        -- a new island starts wherever the outcome differs from the period before
         select
             *,
-            sum(case when continues then 0 else 1 end) over (partition by {{ key }} order by valid_from) as island
+            sum(
+                case when previous_rule is not distinct from rule and previous_accounts is not distinct from matched_accounts then 0 else 1 end
+            ) over (partition by {{ key }} order by valid_from) as island
         from outcomes
     )
 

@@ -11,6 +11,14 @@ with customers as (
     from {{ ref('int_customers_identified') }}
 ),
 
+account_history as (
+    {{ history_by_day('crm_accounts_history', 'account_id') }}
+),
+
+erp_history as (
+    {{ history_by_day('erp_customers_history', 'customer_code') }}
+),
+
 account_versions as (
     select
         customers.as_of_date,
@@ -27,7 +35,7 @@ account_versions as (
         coalesce(accounts.is_deleted, false) as is_deleted,
         customers.as_of_date < accounts.history_from as is_from_later_state
     from customers
-    inner join ({{ history_by_day('crm_accounts_history', 'account_id') }}) as accounts
+    inner join account_history as accounts
         on customers.crm_account_id = accounts.account_id and {{ valid_on('accounts', 'customers.as_of_date') }}
 ),
 
@@ -47,7 +55,7 @@ erp_versions as (
         false as is_deleted,
         customers.as_of_date < erp.history_from as is_from_later_state
     from customers
-    inner join ({{ history_by_day('erp_customers_history', 'customer_code') }}) as erp
+    inner join erp_history as erp
         on customers.erp_customer_code = erp.customer_code and {{ valid_on('erp', 'customers.as_of_date') }}
     where customers.crm_account_id is null
 ),

@@ -17,15 +17,15 @@ accounts as (
 
 matches as (
     {% for column, account_column in rules %}
-    select
-        customers.customer_code,
-        {{ loop.index }} as rule_order,
-        '{{ column }}' as rule,
-        accounts.account_id,
-        greatest(customers.valid_from, accounts.valid_from) as valid_from,
-        least(customers.valid_to, accounts.valid_to) as valid_to
-    from customers inner join accounts on customers.{{ column }} = accounts.{{ account_column }}
-    {{ 'union all' if not loop.last }}
+        select
+            customers.customer_code,
+            {{ loop.index }} as rule_order,
+            '{{ column }}' as rule,
+            accounts.account_id,
+            greatest(customers.valid_from, accounts.valid_from) as valid_from,
+            least(customers.valid_to, accounts.valid_to) as valid_to
+        from customers inner join accounts on customers.{{ column }} = accounts.{{ account_column }}
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 ),
 
