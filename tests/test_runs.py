@@ -257,16 +257,38 @@ def test_runs_are_recorded_in_dagster_storage_on_postgresql(env, postgres_url, m
 # -- as-of correctness --------------------------------------------------------------------------------
 
 
+def tickets_in_window(warehouse: Path) -> pd.DataFrame:
+    """Rated tickets linked to a customer, created within the year before END_DATE (not on its first day)."""
+    with duck.connect(warehouse, read_only=True) as con:
+        return con.execute(
+            "SELECT ticket_id, customer_key, satisfaction_score FROM intermediate.int_tickets_linked "
+            "WHERE customer_key IS NOT NULL AND satisfaction_score <> 3 AND valid_to IS NULL "
+            f"AND created_date BETWEEN DATE '{END_DATE}' - 300 AND DATE '{END_DATE}' ORDER BY ticket_id"
+        ).df()
+
+
+def rerate(tickets: Path, ticket_id: str, score: int, updated_at: str) -> None:
+    """The service desk changes one ticket's satisfaction score."""
+    rows = [json.loads(line) for line in tickets.read_text().splitlines()]
+    for row in rows:
+        if row["ticket_id"] == ticket_id:
+            row.update(satisfaction_score=score, updated_at=updated_at)
+    tickets.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
 def test_what_happens_after_a_date_leaves_that_date_unchanged(env):
     settings = Settings.from_env()
     assert execute(settings, as_of=END_DATE).success
     before = history(settings.warehouse_path)
     account = before.dropna(subset=["crm_account_id", "erp_customer_code"]).iloc[0]
     erp_only = before[before["crm_account_id"].isna() & (before["orders_total"] > 0)].iloc[0]
+    tickets = tickets_in_window(settings.warehouse_path)
+    rated = tickets[tickets["customer_key"].isin(before["customer_key"])].iloc[0]
     later = END_DATE + timedelta(days=1)
     changed_at = f"{later} 09:00:00"
-    # the next morning: a large order for one customer, a new industry for its account, and an ERP customer
-    # of its own given that account's CRM id
+    # the next morning: a large order for one customer, a new industry for its account, an ERP customer
+    # of its own given that account's CRM id, and a ticket rated anew
+    rerate(env / "service" / "tickets.jsonl", rated.ticket_id, int(6 - rated.satisfaction_score), f"{later}T09:00:00+08:00")
     sqlite(
         env / "erp.sqlite",
         "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) "
@@ -288,6 +310,8 @@ def test_what_happens_after_a_date_leaves_that_date_unchanged(env):
     # the ERP customer's orders now count for the account it joined, and it is no longer a customer of its own
     assert erp_only.customer_key not in on_later.index
     assert moved["orders_total"] == account.orders_total + erp_only.orders_total + 1
+    was = before.set_index("customer_key").loc[rated.customer_key, "avg_satisfaction_365d"]
+    assert on_later.loc[rated.customer_key, "avg_satisfaction_365d"] != was
     pd.testing.assert_frame_equal(
         after[after["as_of_date"] == before["as_of_date"].iloc[0]].reset_index(drop=True), before
     )
