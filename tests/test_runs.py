@@ -288,7 +288,9 @@ def test_what_happens_after_a_date_leaves_that_date_unchanged(env):
     changed_at = f"{later} 09:00:00"
     # the next morning: a large order for one customer, a new industry for its account, an ERP customer
     # of its own given that account's CRM id, and a ticket rated anew
-    rerate(env / "service" / "tickets.jsonl", rated.ticket_id, int(6 - rated.satisfaction_score), f"{later}T09:00:00+08:00")
+    rerate(
+        env / "service" / "tickets.jsonl", rated.ticket_id, int(6 - rated.satisfaction_score), f"{later}T09:00:00+08:00"
+    )
     sqlite(
         env / "erp.sqlite",
         "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) "
