@@ -1,6 +1,6 @@
 -- One row per customer per as-of date D with an order on or before D: its orders as of D. The orders are
--- summed per ERP customer first, then each ERP customer's sums go to the customer it was linked to on D,
--- so a backfill joins orders with its dates once, not once per link.
+-- summed per ERP customer and date first, then each ERP customer's sums go to the customer it was linked to
+-- on D, so the link periods are joined once per ERP customer and date, not once per order.
 {% set counted = "orders.status = 'completed'" %}
 {% set in_rfm_window = counted ~ " and orders.order_date > dates.as_of_date - " ~ var('rfm_window_days') %}
 {% set in_year = counted ~ " and orders.order_date > dates.as_of_date - 365" %}
