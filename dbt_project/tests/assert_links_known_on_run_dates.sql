@@ -1,0 +1,47 @@
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_customer_features'}}}) }}
+-- ERP customers with an order on or before a run date, and tickets created on or before it, whose history
+-- starts after that date: their earliest version, and the links it makes, stand in for what they were
+-- then. Returns one row per run date and such ERP customer or ticket.
+with dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+erp_customers as (
+    select
+        customer_code,
+        min(cast(dbt_valid_from as date)) as history_from
+    from {{ ref('erp_customers_history') }}
+    group by customer_code
+),
+
+first_orders as (
+    select
+        customer_code,
+        min(order_date) as first_order_date
+    from {{ ref('stg_erp__sales_orders') }}
+    group by customer_code
+),
+
+tickets as (
+    select
+        ticket_id,
+        cast(min(created_at) as date) as created_date,
+        min(cast(dbt_valid_from as date)) as history_from
+    from {{ ref('service_tickets_history') }}
+    group by ticket_id
+)
+
+select
+    dates.as_of_date,
+    'erp_customer' as subject,
+    erp_customers.customer_code as subject_key
+from erp_customers
+inner join first_orders on erp_customers.customer_code = first_orders.customer_code
+inner join dates on first_orders.first_order_date <= dates.as_of_date and erp_customers.history_from > dates.as_of_date
+union all
+select
+    dates.as_of_date,
+    'ticket' as subject,
+    tickets.ticket_id as subject_key
+from tickets
+inner join dates on tickets.created_date <= dates.as_of_date and tickets.history_from > dates.as_of_date
