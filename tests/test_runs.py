@@ -258,7 +258,8 @@ def test_runs_are_recorded_in_dagster_storage_on_postgresql(env, postgres_url, m
 
 
 def tickets_in_window(warehouse: Path) -> pd.DataFrame:
-    """Rated tickets linked to a customer, created within the year before END_DATE (not on its first day)."""
+    """Tickets linked to a customer and created in the 300 days up to END_DATE, rated anything but 3 (so 6 - score
+    is another score)."""
     with duck.connect(warehouse, read_only=True) as con:
         return con.execute(
             "SELECT ticket_id, customer_key, satisfaction_score FROM intermediate.int_tickets_linked "

@@ -133,6 +133,26 @@ def test_erp_links_agree_with_the_reference(built):
     assert set(actual["link_rule"].dropna()) == {"crm_account_id", "tax_id", "email", "phone"}
 
 
+def test_links_known_only_from_a_later_state_are_counted(built):
+    """On the earlier date, ERP customers with orders and tickets first seen changed after it are a warning."""
+    early = AS_OF_DATES[0]
+    expected = read(
+        built,
+        "SELECT (SELECT count(*) FROM staging.stg_erp__customers AS c WHERE CAST(c.updated_at AS DATE) > $d "
+        "  AND EXISTS (SELECT 1 FROM staging.stg_erp__sales_orders AS o "
+        "              WHERE o.customer_code = c.customer_code AND o.order_date <= $d)) "
+        "+ (SELECT count(*) FROM staging.stg_service__tickets WHERE CAST(created_at AS DATE) <= $d "
+        "  AND CAST(coalesce(updated_at, created_at) AS DATE) > $d) AS n".replace("$d", f"DATE '{early}'"),
+    )["n"].iloc[0]
+    recorded = read(
+        built,
+        "SELECT severity, passed, unexpected_count FROM _crmseg.data_quality_results "
+        f"WHERE check_name = 'assert_links_known_on_run_dates' AND as_of_date = DATE '{early}'",
+    )
+    assert expected > 0
+    assert recorded.values.tolist() == [["warn", False, expected]]
+
+
 def test_marts_hold_both_dates_and_the_latest_is_served(built):
     history_dates = read(built, "SELECT DISTINCT as_of_date FROM marts.customer_segments_history ORDER BY 1")
     assert [d.date() for d in pd.to_datetime(history_dates["as_of_date"])] == list(AS_OF_DATES)

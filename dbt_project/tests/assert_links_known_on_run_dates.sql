@@ -1,4 +1,4 @@
-{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_customer_features'}}}) }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_as_of_dates'}}}) }}
 -- ERP customers with an order on or before a run date, and tickets created on or before it, whose history
 -- starts after that date: their earliest version, and the links it makes, stand in for what they were
 -- then. Returns one row per run date and such ERP customer or ticket.
