@@ -136,13 +136,14 @@ def test_erp_links_agree_with_the_reference(built):
 def test_links_known_only_from_a_later_state_are_counted(built):
     """On the earlier date, ERP customers with orders and tickets first seen changed after it are a warning."""
     early = AS_OF_DATES[0]
+    d = f"DATE '{early}'"
     expected = read(
         built,
-        "SELECT (SELECT count(*) FROM staging.stg_erp__customers AS c WHERE CAST(c.updated_at AS DATE) > $d "
+        f"SELECT (SELECT count(*) FROM staging.stg_erp__customers AS c WHERE CAST(c.updated_at AS DATE) > {d} "
         "  AND EXISTS (SELECT 1 FROM staging.stg_erp__sales_orders AS o "
-        "              WHERE o.customer_code = c.customer_code AND o.order_date <= $d)) "
-        "+ (SELECT count(*) FROM staging.stg_service__tickets WHERE CAST(created_at AS DATE) <= $d "
-        "  AND CAST(coalesce(updated_at, created_at) AS DATE) > $d) AS n".replace("$d", f"DATE '{early}'"),
+        f"              WHERE o.customer_code = c.customer_code AND o.order_date <= {d})) "
+        f"+ (SELECT count(*) FROM staging.stg_service__tickets WHERE CAST(created_at AS DATE) <= {d} "
+        f"  AND CAST(coalesce(updated_at, created_at) AS DATE) > {d}) AS n",
     )["n"].iloc[0]
     recorded = read(
         built,
