@@ -34,6 +34,15 @@ def history(warehouse: Path) -> pd.DataFrame:
         return con.execute("SELECT * FROM marts.customer_segments_history ORDER BY as_of_date, customer_key").df()
 
 
+def published(serving_dir: Path) -> dict[str, pd.DataFrame]:
+    """The latest-date tables as BI reads them from the serving file."""
+    with duck.connect(serving_dir / "crmseg.duckdb", read_only=True) as con:
+        return {
+            table: con.execute(f"SELECT * FROM {table} ORDER BY customer_key").df()
+            for table in ("customer_segments", "strategy_assignments")
+        }
+
+
 # -- the schedule -------------------------------------------------------------------------------------
 
 
@@ -75,11 +84,17 @@ def test_a_week_backfill_is_one_run_and_rerunning_a_day_changes_nothing_else(env
         and "| strategy_group | high_value |" in segments["summary"]
     )
 
+    served = published(settings.serving_dir)
+    assert served["strategy_assignments"]["reason"].notna().all()
+
     middle = END_DATE - timedelta(days=3)
     assert execute(settings, as_of=middle).success
     after = history(settings.warehouse_path)
     assert len(dg.DagsterInstance.get().get_runs()) == 2
     pd.testing.assert_frame_equal(before, after)
+    # regression: re-running an earlier date emptied strategy_assignments.reason of the latest date
+    for table, rows in published(settings.serving_dir).items():
+        pd.testing.assert_frame_equal(rows, served[table], obj=table)
 
 
 # -- retries and alerts -------------------------------------------------------------------------------

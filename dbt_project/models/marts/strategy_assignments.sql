@@ -1,14 +1,12 @@
--- One row per customer for the latest as-of date: strategy group, its actions and the share of resources it gets.
+-- One row per customer for the latest as-of date in the history: strategy group, the rule that placed the customer
+-- there, its actions and the share of resources it gets. Read from the history alone, so re-running an earlier date
+-- changes nothing here.
 with segments as (
-    select * from {{ ref('customer_segments') }}
+    select * from {{ ref('int_customer_segments') }}
 ),
 
-reasons as (
-    select
-        customer_key,
-        as_of_date,
-        strategy_reason
-    from {{ ref('int_customer_segments') }}
+latest as (
+    select max(as_of_date) as as_of_date from segments
 ),
 
 playbook as (
@@ -29,11 +27,11 @@ final as (
         end as actions,
         playbook.resource_share,
         cast(playbook.resource_share / count(*) over (partition by segments.strategy_group) as double) as resource_weight,
-        reasons.strategy_reason as reason,
+        segments.strategy_reason as reason,
         segments.marketing_allowed
     from segments
+    inner join latest on segments.as_of_date = latest.as_of_date
     inner join playbook on segments.strategy_group = playbook.strategy_group
-    left join reasons on segments.customer_key = reasons.customer_key and segments.as_of_date = reasons.as_of_date
 )
 
 select * from final
