@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test dev lint format bench clean
+.PHONY: install demo test dev lint format contract bench clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix dbt_project
+
+contract: $(INSTALLED)  ## after changing crmseg/contract.py: rewrite the GX suites and the dbt source rules from it
+	$(BIN)/python -m crmseg.contract_files
 
 bench: $(INSTALLED)  ## speed and memory figures; BENCH_CUSTOMERS=1000000 for the full size
 	$(BIN)/python -m bench.run

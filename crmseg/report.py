@@ -53,39 +53,107 @@ def write_run_report(
     return path
 
 
-LIFECYCLE_ORDER = ("prospect", "new", "one_time", "repeat", "loyal", "declining", "churned")
-
-
 def segments_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
-    """Strategy groups, the RFM grid, the ABC Pareto curve, the lifecycle funnel and the moves since the last date."""
+    """Strategy groups, value tiers, the RFM grid, the ABC Pareto curve, the lifecycle funnel and the latest moves.
+
+    Labels, actions and the order of the lifecycle stages come from the playbook seeds (schema rules), the one
+    place they are written.
+    """
+    sections = (strategy_section, value_tier_section, rfm_section, abc_section, lifecycle_section, moves_section)
+    return "\n".join(section(con, as_of) for section in sections)
+
+
+def strategy_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     strategy = con.execute(
-        """SELECT strategy_group, any_value(strategy_label_en), any_value(strategy_label_zh), count(*),
-                  any_value(resource_share), any_value(actions) FILTER (WHERE marketing_allowed)
-           FROM marts.strategy_assignments WHERE as_of_date = ? GROUP BY ALL ORDER BY 4 DESC""",
+        """SELECT a.strategy_group, min(a.strategy_label_en), min(a.strategy_label_zh), count(*),
+                  min(a.resource_share), min(p.actions_en), min(p.actions_zh)
+           FROM marts.strategy_assignments AS a JOIN rules.strategy_playbook AS p USING (strategy_group)
+           WHERE a.as_of_date = ? GROUP BY a.strategy_group ORDER BY 4 DESC""",
         [as_of],
     ).fetchall()
-    lines = [
-        f"<h2>Strategy groups</h2><p>{sum(r[3] for r in strategy):,} customers as of {escape(as_of)}.</p>",
-        "<table><tr><th>Group</th><th>Customers</th><th>Resource share</th><th>Actions</th></tr>",
-        *(
-            f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td><td class="n">{share:.0%}</td>'
-            f"<td>{escape(actions or '')}</td></tr>"
-            for _, en, zh, n, share, actions in strategy
-        ),
-        "</table>",
-        "<h3>Customers per group</h3>",
-        charts.bars([(en, n) for _, en, _, n, _, _ in strategy]),
-        "<h3>Resource share per group</h3>",
-        charts.bars([(en, round(100 * share, 1)) for _, en, _, _, share, _ in strategy], unit="%", color=charts.SHARE),
-    ]
+    return "\n".join(
+        [
+            f"<h2>Strategy groups</h2><p>{sum(r[3] for r in strategy):,} customers as of {escape(as_of)}; "
+            "customers without marketing consent get the group's service, no marketing.</p>",
+            "<table><tr><th>Group</th><th>Customers</th><th>Resource share</th><th>Actions</th></tr>",
+            *(
+                f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td><td class="n">{share:.0%}</td>'
+                f"<td>{escape(actions_en)} ({escape(actions_zh)})</td></tr>"
+                for _, en, zh, n, share, actions_en, actions_zh in strategy
+            ),
+            "</table>",
+            "<h3>Customers per group</h3>",
+            charts.bars([(row[1], row[3]) for row in strategy]),
+            "<h3>Resource share per group</h3>",
+            charts.bars([(row[1], round(100 * row[4], 1)) for row in strategy], unit="%", color=charts.SHARE),
+        ]
+    )
+
+
+def value_tier_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
+    tiers = con.execute(
+        """SELECT p.label_en, p.label_zh, coalesce(s.customers, 0), coalesce(s.share_of_revenue, 0),
+                  p.actions_en, p.actions_zh
+           FROM rules.value_tier_playbook AS p
+           LEFT JOIN marts.segment_summary AS s
+             ON s.dimension = 'value_tier' AND s.segment = p.value_tier AND s.as_of_date = ?
+           ORDER BY s.share_of_revenue DESC NULLS LAST""",
+        [as_of],
+    ).fetchall()
+    return "\n".join(
+        [
+            "<h2>Value tiers</h2><p>Scored customers by their revenue in the last 365 days and their tenure.</p>",
+            "<table><tr><th>Tier</th><th>Customers</th><th>Share of revenue</th><th>Service</th></tr>",
+            *(
+                f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td><td class="n">{share:.1%}</td>'
+                f"<td>{escape(actions_en)} ({escape(actions_zh)})</td></tr>"
+                for en, zh, n, share, actions_en, actions_zh in tiers
+            ),
+            "</table>",
+        ]
+    )
+
+
+def rfm_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     grid = con.execute(
         "SELECT r_score, fm_score, count(*) FROM marts.customer_segments WHERE r_score IS NOT NULL GROUP BY ALL"
     ).fetchall()
     counts = {(int(r), int(fm)): n for r, fm, n in grid}
-    lines += [
-        "<h2>RFM grid</h2><p>Scored customers by recency score (rows) and the FM score (columns).</p>",
-        charts.heat_map(counts, [1, 2, 3, 4, 5], [1, 2, 3, 4, 5], "R", "FM"),
-    ]
+    segments = con.execute(
+        """SELECT s.dimension, labels.label_en, labels.label_zh, s.customers, s.share_of_revenue
+           FROM marts.segment_summary AS s
+           JOIN (SELECT DISTINCT 'rfm_segment' AS dimension, rfm_segment AS segment, label_en, label_zh
+                 FROM rules.rfm_segment_grid
+                 UNION ALL
+                 SELECT 'rfm_segment_cn8', rfm_segment_cn8, label_en, label_zh FROM rules.rfm_cn8_types) AS labels
+             ON s.dimension = labels.dimension AND s.segment = labels.segment
+           WHERE s.as_of_date = ? ORDER BY s.dimension, s.share_of_revenue DESC""",
+        [as_of],
+    ).fetchall()
+    return "\n".join(
+        [
+            "<h2>RFM grid</h2><p>Scored customers by recency score (rows) and the FM score (columns).</p>",
+            charts.heat_map(counts, [1, 2, 3, 4, 5], [1, 2, 3, 4, 5], "R", "FM"),
+            "<table><tr><th>Segment</th><th>Customers</th><th>Share of revenue</th></tr>",
+            *(
+                f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td><td class="n">{share:.1%}</td></tr>'
+                for dimension, en, zh, n, share in segments
+                if dimension == "rfm_segment"
+            ),
+            "</table>",
+            "<h3>The eight classic types (RFM above or below the mean)</h3>",
+            "<table><tr><th>Type</th><th>Customers</th><th>Share of revenue</th></tr>",
+            *(
+                f'<tr><td>{escape(zh)} ({escape(en)})</td><td class="n">{n:,}</td><td class="n">{share:.1%}</td></tr>'
+                for dimension, en, zh, n, share in segments
+                if dimension == "rfm_segment_cn8"
+            ),
+            "</table>",
+        ]
+    )
+
+
+def abc_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     points = con.execute(
         """WITH ranked AS (
                SELECT row_number() OVER (ORDER BY monetary DESC, customer_key) AS n, count(*) OVER () AS total,
@@ -98,25 +166,46 @@ def segments_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     classes = con.execute(
         "SELECT abc_class, count(*) FROM marts.customer_segments WHERE abc_class IS NOT NULL GROUP BY ALL ORDER BY 1"
     ).fetchall()
-    lines += [
+    return (
         "<h2>ABC (Pareto)</h2><p>"
         + ", ".join(f"class {escape(c)}: {n:,} customers" for c, n in classes)
-        + ". Classes end where the cumulative revenue passes the dashed lines.</p>",
-        charts.pareto([(float(x), float(y or 0)) for x, y in points], marks=[0.8, 0.95]),
-    ]
-    stages = dict(con.execute("SELECT lifecycle_stage, count(*) FROM marts.customer_segments GROUP BY ALL").fetchall())
-    lines += [
-        "<h2>Lifecycle</h2>",
-        charts.bars([(stage.replace("_", " "), stages.get(stage, 0)) for stage in LIFECYCLE_ORDER], css="bars funnel"),
-    ]
+        + ". Classes end where the cumulative revenue passes the dashed lines.</p>\n"
+        + charts.pareto([(float(x), float(y or 0)) for x, y in points], marks=[0.8, 0.95])
+    )
+
+
+def lifecycle_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
+    stages = con.execute(
+        """SELECT p.label_en, p.label_zh, count(c.customer_key), p.actions_en, p.actions_zh
+           FROM rules.lifecycle_playbook AS p LEFT JOIN marts.customer_segments AS c USING (lifecycle_stage)
+           GROUP BY ALL ORDER BY min(p.stage_order)"""
+    ).fetchall()
+    return "\n".join(
+        [
+            "<h2>Lifecycle</h2>",
+            charts.bars([(en, n) for en, _, n, _, _ in stages], css="bars funnel"),
+            "<table><tr><th>Stage</th><th>Customers</th><th>Actions</th></tr>",
+            *(
+                f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td>'
+                f"<td>{escape(actions_en)} ({escape(actions_zh)})</td></tr>"
+                for en, zh, n, actions_en, actions_zh in stages
+            ),
+            "</table>",
+        ]
+    )
+
+
+def moves_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     moves = con.execute(
         """SELECT from_date, from_segment, to_segment, customers FROM marts.segment_transitions
            WHERE dimension = 'strategy_group' AND to_date = ? ORDER BY customers DESC""",
         [as_of],
     ).fetchall()
-    lines.append("<h2>Moves since the previous date</h2>")
-    if moves:
-        lines += [
+    if not moves:
+        return "<h2>Moves since the previous date</h2>\n<p>No earlier date in the history to compare with.</p>"
+    return "\n".join(
+        [
+            "<h2>Moves since the previous date</h2>",
             f"<p>Strategy groups on {moves[0][0]} against {escape(as_of)}.</p>",
             "<table><tr><th>From</th><th>To</th><th>Customers</th></tr>",
             *(
@@ -126,9 +215,7 @@ def segments_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
             ),
             "</table>",
         ]
-    else:
-        lines.append("<p>No earlier date in the history to compare with.</p>")
-    return "\n".join(lines)
+    )
 
 
 def quality_section(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
@@ -163,10 +250,20 @@ def quality_section(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
         lines.append(
             f'<tr><td class="{result}">{label}</td><td>{escape(table)}</td>'
             f'<td title="{escape(check_type or "")}">{escape(check)}</td><td>{escape(column or "")}</td>'
-            f'<td class="n">{failing}</td><td>{escape(seen)}</td><td class="sample">{escape(sample or "")}</td></tr>'
+            f'<td class="n">{failing}</td><td>{escape(seen)}</td>{sample_cell(sample)}</tr>'
         )
     lines.append("</table>")
     return "\n".join(lines)
+
+
+SAMPLE_SHOWN = 120  # characters of a sample shown in the table; the whole of it on hover
+
+
+def sample_cell(sample: str | None) -> str:
+    """A sample kept short enough that the table stays readable, whatever its length."""
+    text = sample or ""
+    shown = text if len(text) <= SAMPLE_SHOWN else text[: SAMPLE_SHOWN - 1].rstrip(", ") + "…"
+    return f'<td class="sample" title="{escape(text)}">{escape(shown)}</td>'
 
 
 def rejected_section(con: duckdb.DuckDBPyConnection) -> str:
@@ -178,7 +275,7 @@ def rejected_section(con: duckdb.DuckDBPyConnection) -> str:
         return ""
     rows = con.execute(
         """SELECT source_table, reason, count(*) AS rows
-           FROM (SELECT source_table, unnest(reject_reasons) AS reason FROM quality.rejected_rows)
+           FROM (SELECT source_table, unnest(string_split(reject_reasons, ';')) AS reason FROM quality.rejected_rows)
            GROUP BY ALL ORDER BY source_table, rows DESC"""
     ).fetchall()
     lines = [

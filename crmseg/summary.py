@@ -1,4 +1,8 @@
-"""The short text summary `crmseg run` and `make demo` print: who is in which segment, and their revenue."""
+"""The short text summary `crmseg run` and `make demo` print: who is in which segment, and their revenue.
+
+The dimensions are those marts.segment_summary counts over (the dbt project's segment_dimensions), read
+from the table rather than listed again here.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ from pathlib import Path
 import duckdb
 
 from crmseg import duck
-
-DIMENSIONS = ("strategy_group", "rfm_segment", "abc_class", "value_tier", "lifecycle_stage")
 
 
 def segment_rows(con: duckdb.DuckDBPyConnection, as_of_date: str) -> list[tuple]:
@@ -30,7 +32,6 @@ def segment_markdown(con: duckdb.DuckDBPyConnection, as_of_date: str) -> str:
     lines += [
         f"| {dimension} | {segment} | {customers:,} | {share:.1%} | {revenue:.1%} |"
         for dimension, segment, customers, share, revenue in segment_rows(con, as_of_date)
-        if dimension in DIMENSIONS
     ]
     return "\n".join(lines)
 
@@ -41,7 +42,7 @@ def segment_summary(warehouse: Path, as_of_date: str) -> str:
     if not rows:
         return f"no segments for {as_of_date}"
     lines = [f"segments as of {as_of_date}:"]
-    for dimension in DIMENSIONS:
+    for dimension in dict.fromkeys(row[0] for row in rows):  # in the order segment_rows gives
         lines.append(f"  {dimension:<22} {'customers':>10} {'share':>7} {'revenue':>8}")
         for _, segment, customers, share, revenue_share in (r for r in rows if r[0] == dimension):
             lines.append(f"    {segment:<20} {customers:>10,} {share:>7.1%} {revenue_share:>8.1%}")

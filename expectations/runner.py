@@ -4,13 +4,16 @@ GX 1.x is called directly (dagster-ge requires GX < 1). It runs inside the
 landing transaction, before the load commits, so a load that fails a check of
 error severity is rolled back and the previous raw table stays as it was.
 
+The suites are written from the source contract (crmseg/contract_files.py).
 Each expectation has a scope. `load` (the default) judges the rows this load
 brought, so that a bad night is not diluted in years of good history; `table`
 judges the landed table as a whole (volume and freshness). Frames are read
 from the warehouse through Arrow, only the columns the suite names, each in
-its contract type (a value that does not cast is null): a full load reads the
-table once, an incremental load its new rows plus the columns the table-level
-checks need. GX on DuckDB through SQLAlchemy is unreliable, so GX sees pandas.
+its contract type (a value that does not cast is null), moments as local time
+in CRMSEG_TIMEZONE and columns with a format normalised as staging normalises
+them: a full load reads the table once, an incremental load its new rows plus
+the columns the table-level checks need. GX on DuckDB through SQLAlchemy is
+unreliable, so GX sees pandas.
 """
 
 from __future__ import annotations
@@ -25,9 +28,22 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
-from crmseg.contract import DECIMAL, DUCKDB_TYPES, TEXT, Table
+from crmseg.contract import (
+    DECIMAL,
+    DUCKDB_TYPES,
+    EMAIL,
+    FULL_WIDTH,
+    HALF_WIDTH,
+    PHONE,
+    TAX_ID,
+    TEXT,
+    TIMESTAMP,
+    Column,
+    Table,
+)
 from crmseg.duck import quote
 from crmseg.quality import CheckOutcome, mask
 
@@ -39,7 +55,7 @@ LOAD, TABLE = "load", "table"
 SMALL_LOAD_ROWS = 100
 # Columns a suite may name besides the contract's: when the load ran, as a
 # moment and as a local date (the session time zone is CRMSEG_TIMEZONE).
-LOAD_COLUMNS = {"_loaded_at": "_loaded_at", "_loaded_on": "CAST(_loaded_at AS DATE)"}
+LOAD_COLUMNS = {"_loaded_at": "CAST(_loaded_at AS TIMESTAMP)", "_loaded_on": "CAST(_loaded_at AS DATE)"}
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 
 
@@ -92,14 +108,28 @@ def read_frame(
         if name in LOAD_COLUMNS:
             items.append(f"{LOAD_COLUMNS[name]} AS {name}")
             continue
-        column = table.column(name)
-        value = f"nullif(trim(CAST({quote(name)} AS VARCHAR)), '')"
-        if column.type != TEXT:
-            # amounts as doubles: GX compares them with numbers, and Decimal objects are slow in pandas
-            type_ = "DOUBLE" if column.type == DECIMAL else DUCKDB_TYPES[column.type]
-            value = f"TRY_CAST({value} AS {type_})"
-        items.append(f"{value} AS {quote(name)}")
+        items.append(f"{typed(table.column(name))} AS {quote(name)}")
     return con.execute(f"SELECT {', '.join(items)} FROM {raw_table} {where}", parameters).arrow().read_all().to_pandas()
+
+
+def typed(column: Column) -> str:
+    """The column as GX judges it: its contract type, normalised where it has a format."""
+    value = f"nullif(trim(translate(CAST({quote(column.name)} AS VARCHAR), '{FULL_WIDTH}', '{HALF_WIDTH}')), '')"
+    if column.format == EMAIL:
+        return f"lower({value})"
+    if column.format == TAX_ID:
+        return f"upper({value})"
+    if column.format == PHONE:
+        digits = f"regexp_replace({value}, '[^0-9]', '', 'g')"
+        national = f"CASE WHEN regexp_full_match({digits}, '(00)?86[0-9]{{11}}') THEN right({digits}, 11) END"
+        return f"nullif(coalesce({national}, {digits}), '')"
+    if column.type == TEXT:
+        return value
+    if column.type == TIMESTAMP:  # local time, as the load columns
+        return f"CAST(TRY_CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    # amounts as doubles: GX compares them with numbers, and Decimal objects are slow in pandas
+    type_ = "DOUBLE" if column.type == DECIMAL else DUCKDB_TYPES[column.type]
+    return f"TRY_CAST({value} AS {type_})"
 
 
 def small_load_allowance(expectation: dict, rows: int) -> dict:
@@ -126,7 +156,7 @@ def table_parameters(con: duckdb.DuckDBPyConnection, table: Table, expectations:
             ).fetchone()
             parameters["min_rows"] = math.ceil((previous[0] if previous else 0) * (1 - meta["max_drop_share"]))
         if "max_age_days" in meta:  # freshness: a change within this many days
-            now = con.execute("SELECT current_timestamp").fetchone()[0]  # in CRMSEG_TIMEZONE, as the report shows it
+            now = con.execute("SELECT CAST(current_timestamp AS TIMESTAMP)").fetchone()[0]  # local, as the frames
             parameters["fresh_after"] = now - timedelta(days=meta["max_age_days"])
     return parameters
 
@@ -196,7 +226,7 @@ def _outcome(table: Table, item, rows: int, parameters: dict) -> CheckOutcome:
         unexpected_percent=float(details.get("unexpected_percent") or 0.0),
         observed=observed,
         expected=expected,
-        sample=tuple(mask(v) if personal else _text(v) for v in details.get("partial_unexpected_list") or []),
+        sample=sample(details.get("partial_unexpected_list") or [], personal),
     )
 
 
@@ -210,13 +240,42 @@ def _bounds(kwargs: dict, parameters: dict) -> str:
     return f">= {_text(low)}" if low is not None else f"<= {_text(high)}"
 
 
+def sample(values: list, personal: bool) -> tuple[str, ...]:
+    """Failing values as a person reads them: each once, nulls as null, a pair as 'b > a', personal ones masked."""
+    shown: list[str] = []
+    for value in values:
+        if isinstance(value, tuple | list):  # a pair check: (column_A, column_B), B must not be after A
+            text = f"{_text(value[1])} > {_text(value[0])}"
+        else:
+            text = mask(value) if personal and _plain(value) is not None else _text(value)
+        if text not in shown:
+            shown.append(text)
+    return tuple(shown)
+
+
+def _plain(value):
+    """A Python value for what pandas and NumPy hand back: None for every kind of missing."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.datetime64 | pd.Timestamp):
+        return pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
 def _text(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
+    value = _plain(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="minutes")
+        return value.isoformat(sep=" ", timespec="seconds" if value.second else "minutes")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from crmseg import contract, duck
 from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed, mask
 from crmseg.settings import Settings
-from expectations.runner import SMALL_LOAD_ROWS, columns_named, load_suite, small_load_allowance
+from expectations.runner import SMALL_LOAD_ROWS, columns_named, load_suite, sample, small_load_allowance
 from orchestration.cli import main
 from tests.conftest import (
     END_DATE,
@@ -36,8 +38,8 @@ REASONS = {
     "malformed_contacts": lambda column: f"invalid_format:{column}",
     "unknown_enums": lambda column: f"unknown_value:{column}",
     "future_dates": lambda column: f"future_date:{column}",
-    "negative_amounts": lambda column: f"negative_amount:{column}",
-    "unknown_customer_orders": lambda column: f"unknown_customer:{column}",
+    "negative_amounts": lambda column: f"out_of_range:{column}",
+    "unknown_customer_orders": lambda column: f"unknown_parent:{column}",
     "tickets_without_identifier": lambda column: "no_identifier",
 }
 
@@ -111,6 +113,28 @@ def test_a_failure_is_one_line_naming_table_column_and_check():
 def test_personal_values_are_masked_in_samples():
     assert mask("li.wei@example.com") == "l***(18 chars)"
     assert "example" not in mask("li.wei@example.com")
+    assert sample(["li.wei@example.com", None], personal=True) == ("l***(18 chars)", "null")
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        # a pair check (column_A, column_B): B came after A
+        (
+            [(np.datetime64("2026-11-30T23:05:43.575781"), np.datetime64("2036-08-10T16:00:00"))],
+            ("2036-08-10 16:00 > 2026-11-30 23:05:43",),
+        ),
+        ([(date(2026, 12, 1), date(2036, 8, 13))], ("2036-08-13 > 2026-12-01",)),
+        ([float("nan"), None, pd.NaT, np.nan], ("null",)),
+        ([np.float64(-25317.37), Decimal("-2199.49"), np.int64(12345)], ("-25317.37", "-2199.49", "12,345")),
+        (["ACC0000164", "ACC0000166", "ACC0000164"], ("ACC0000164", "ACC0000166")),
+        ([pd.Timestamp("2037-04-13")], ("2037-04-13 00:00",)),
+    ],
+    ids=["moments", "dates", "missing", "numbers", "each_once", "timestamp"],
+)
+def test_samples_hold_values_a_person_reads(values, shown):
+    """Regression: samples held Python and NumPy representations, e.g. np.datetime64('2036-08-10T16:00:00.000000')."""
+    assert sample(values, personal=False) == shown
 
 
 # -- a clean run ------------------------------------------------------------------------------------
@@ -145,7 +169,8 @@ def test_every_planted_kind_of_dirt_is_rejected_with_its_reason_and_counts_recon
             ((table, reason), count)
             for table, reason, count in con.execute(
                 "SELECT source_table, reason, count(*) FROM "
-                "(SELECT source_table, unnest(reject_reasons) AS reason FROM quality.rejected_rows) GROUP BY ALL"
+                "(SELECT source_table, unnest(string_split(reject_reasons, ';')) AS reason FROM quality.rejected_rows) "
+                "GROUP BY ALL"
             ).fetchall()
         )
         reconciliation = con.execute("SELECT * FROM quality.raw_reconciliation").df()

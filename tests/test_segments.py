@@ -180,11 +180,11 @@ def test_rerunning_a_date_gives_the_same_rows_and_keys(built, settings_env):
 
 
 def test_every_dbt_unit_test_passes(built, settings_env, tmp_path):
-    """The rules' unit tests run here, in development; nightly builds leave them out (see dbt_build_args)."""
+    """The rules' unit tests and the cross-database macros' tests run here; nightly builds leave them out."""
     from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
     done = subprocess.run(
-        [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--profiles-dir", str(DBT_PROJECT_DIR),
+        [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "tag:cross_db", "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
         cwd=DBT_PROJECT_DIR,
         env={**os.environ, **settings_env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
@@ -194,7 +194,10 @@ def test_every_dbt_unit_test_passes(built, settings_env, tmp_path):
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     failed = [r["unique_id"] for r in results if r["status"] != "pass"]
     assert done.returncode == 0 and not failed, failed or done.stdout[-2000:]
-    assert len(results) >= 19
+    assert len([r for r in results if r["unique_id"].startswith("unit_test.")]) >= 24
+    macros = {p.stem for p in (DBT_PROJECT_DIR / "macros" / "cross_db").glob("*.sql")}
+    tested = {r["unique_id"].removeprefix("test.crmseg.assert_") for r in results}
+    assert macros <= tested, f"cross-database macros without a test: {sorted(macros - tested)}"
 
 
 @pytest.mark.parametrize(
@@ -211,7 +214,7 @@ def test_dbt_build_args_for_a_range_of_dates(user_vars, expected_vars):
     from assets.dbt import dbt_build_args
 
     args = dbt_build_args("2026-06-01", "2026-06-30", user_vars)
-    assert args[:3] == ["build", "--exclude-resource-type", "unit_test"]
+    assert args[:5] == ["build", "--exclude-resource-type", "unit_test", "--exclude", "tag:cross_db"]
     assert json.loads(args[args.index("--vars") + 1]) == expected_vars
 
 

@@ -1,32 +1,34 @@
-{#- Helpers for the staging layer: read any source type as text, cast with
-    try_cast, and name why a row cannot be staged. -#}
+{#- Small expressions the staging models share: read any source value as text, read text as a type, and
+    normalise e-mails and phones as SPEC section 4 compares them. -#}
 
-{#- A source value as trimmed text, full-width digits and signs made half-width; '' is null. -#}
+{#- A source value as trimmed text, full-width digits and signs made half-width; '' is missing. -#}
 {% macro text(column) -%}
-    {%- set value = "cast(" ~ column ~ " as varchar)" -%}
+    {%- set value = "cast(" ~ column ~ " as " ~ string_type() ~ ")" -%}
+    {%- set rules = source_contract() -%}
     {#- translate is costly: only values with a multi-byte character (bytes <> characters) need it -#}
     nullif(trim(case
-        when strlen({{ value }}) <> length({{ value }})
-            then translate({{ value }}, '０１２３４５６７８９＋－（）＠　', '0123456789+-()@ ')
+        when {{ byte_length(value) }} <> length({{ value }})
+            then translate({{ value }}, '{{ rules['full_width'] }}', '{{ rules['half_width'] }}')
         else {{ value }}
     end), '')
 {%- endmacro %}
 
-{#- The text and the typed value of a column: <column>__text and <column>. -#}
-{% macro typed(column, type) -%}
-    {{ text(column) }} as {{ column }}__text,
-    {%- if type == 'date' %}
-    coalesce(try_cast({{ text(column) }} as date), cast(try_cast({{ text(column) }} as timestamp) as date)) as {{ column }}
-    {%- elif type == 'boolean' %}
-    case lower({{ text(column) }})
+{#- Text read as a whole number; '3.0' is 3. -#}
+{% macro as_integer(text_column) -%}
+    {{ try_cast(try_cast(text_column, 'decimal(18, 6)'), 'integer') }}
+{%- endmacro %}
+
+{#- Text read as a date; a timestamp's date where the source wrote a moment. -#}
+{% macro as_date(text_column) -%}
+    coalesce({{ try_cast(text_column, 'date') }}, cast({{ try_cast(text_column, 'timestamp') }} as date))
+{%- endmacro %}
+
+{#- Text read as true or false in the spellings source systems use. -#}
+{% macro as_boolean(text_column) -%}
+    case lower({{ text_column }})
         when 'true' then true when 't' then true when '1' then true when 'yes' then true when 'y' then true
         when 'false' then false when 'f' then false when '0' then false when 'no' then false when 'n' then false
-    end as {{ column }}
-    {%- elif type == 'integer' %}
-    try_cast(try_cast({{ text(column) }} as decimal(18, 6)) as integer) as {{ column }}
-    {%- else %}
-    try_cast({{ text(column) }} as {{ type }}) as {{ column }}
-    {%- endif %}
+    end
 {%- endmacro %}
 
 {#- E-mail: trimmed, lower case. -#}
@@ -34,54 +36,25 @@
     lower({{ text(column) }})
 {%- endmacro %}
 
-{#- Phone: digits only, without a leading 86 country code (and 0086). -#}
+{#- Phone: digits only, without a leading 86 country code (or 0086). -#}
 {% macro normal_phone(column) -%}
-    {%- set digits = "regexp_replace(" ~ text(column) ~ ", '[^0-9]', '', 'g')" -%}
-    nullif(case when regexp_full_match({{ digits }}, '(00)?86[0-9]{11}') then right({{ digits }}, 11) else {{ digits }} end, '')
+    {%- set digits = replace_all(text(column), '[^0-9]', '') -%}
+    nullif(case when {{ full_match(digits, '(00)?86[0-9]{11}') }} then right({{ digits }}, 11) else {{ digits }} end, '')
 {%- endmacro %}
 
-{#- Reason codes: every condition that holds gives '<code>' (or '<code>:<column>'). -#}
-{% macro reasons(checks) -%}
-    list_filter([
-    {%- for condition, code in checks %}
-        case when {{ condition }} then '{{ code }}' end{{ "," if not loop.last }}
-    {%- endfor %}
-    ], reason -> reason is not null)
+{#- An 18-character unified social credit code whose check character fits (GB 32100-2015): the check
+    character is 31 - (sum of the first 17 characters' values times their weights) mod 31. -#}
+{% macro valid_tax_id(column) -%}
+    {%- set alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY' -%}
+    {%- set weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] -%}
+    {%- set terms = [] -%}
+    {%- for weight in weights -%}
+        {%- do terms.append("(position(substr(" ~ column ~ ", " ~ loop.index ~ ", 1) in '" ~ alphabet ~ "') - 1) * " ~ weight) -%}
+    {%- endfor -%}
+    ({{ full_match(column, format_pattern('tax_id')) }} and substr('{{ alphabet }}', 1 + (31 - ({{ terms | join(' + ') }}) % 31) % 31, 1) = substr({{ column }}, 18, 1))
 {%- endmacro %}
 
-{#- A value given that could not be read as its type. -#}
-{% macro bad_type(column) -%}
-    ({{ column }}__text is not null and {{ column }} is null)
-{%- endmacro %}
-
-{#- A mainland e-mail address shape, after normalising. -#}
-{% macro bad_email(column) -%}
-    ({{ column }} is not null and not regexp_full_match({{ column }}, '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+'))
-{%- endmacro %}
-
-{#- A mainland mobile or landline number, after normalising. -#}
-{% macro bad_phone(column) -%}
-    ({{ column }} is not null and not regexp_full_match({{ column }}, '1[3-9][0-9]{9}|0[0-9]{9,11}'))
-{%- endmacro %}
-
-{#- An 18-character unified social credit code whose check character fits (GB 32100-2015). -#}
-{% macro bad_tax_id(column) -%}
-    ({{ column }} is not null and not coalesce(
-        regexp_full_match({{ column }}, '[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}')
-        and substr('0123456789ABCDEFGHJKLMNPQRTUWXY', 1 + (31 - cast(list_sum(list_transform(
-            range(17),
-            i -> (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', substr({{ column }}, i + 1, 1)) - 1)
-                * [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28][i + 1]
-        )) as integer) % 31) % 31, 1) = substr({{ column }}, 18, 1),
-        false))
-{%- endmacro %}
-
-{#- A moment after the row was extracted: it cannot have happened yet. -#}
-{% macro in_future(column) -%}
-    ({{ column }} is not null and {{ column }} > _loaded_at)
-{%- endmacro %}
-
-{#- Rows of the same key after the first (the newest change wins). -#}
-{% macro duplicate(key, order_by) -%}
-    (row_number() over (partition by {{ key }} order by {{ order_by }}) > 1)
+{#- A row's key as one text value, '|' between parts and '∅' for a missing part. -#}
+{% macro record_key(columns) -%}
+    concat_ws('|', {% for column in columns %}coalesce(cast({{ column }} as {{ string_type() }}), '∅'){{ ", " if not loop.last }}{% endfor %})
 {%- endmacro %}

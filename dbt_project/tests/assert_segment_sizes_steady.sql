@@ -19,7 +19,7 @@ run_dates as (
     from (
         select
             as_of_date,
-            lag(as_of_date) over (order by as_of_date) as previous_date
+            lag(as_of_date) over (order by as_of_date asc nulls last) as previous_date
         from (select distinct as_of_date from summary) as history_dates
     ) as consecutive
     where

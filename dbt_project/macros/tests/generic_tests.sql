@@ -34,7 +34,7 @@ where not exists (select 1 from {{ model }})
 
 {#- Every as-of date the run builds has rows. -#}
 {% test has_rows_for_run_dates(model) %}
-select cast(day as date) as as_of_date
-from generate_series(date '{{ as_of_start() }}', date '{{ as_of_end() }}', interval 1 day) as dates (day)
-where not exists (select 1 from {{ model }} where as_of_date = cast(day as date))
+select dates.as_of_date
+from {{ date_series(as_of_start(), as_of_end(), 'as_of_date') }} as dates
+where not exists (select 1 from {{ model }} as built where built.as_of_date = dates.as_of_date)
 {% endtest %}

@@ -10,7 +10,7 @@ dates as (
         to_date
     from (
         select
-            lag(as_of_date) over (order by as_of_date) as from_date,
+            lag(as_of_date) over (order by as_of_date asc nulls last) as from_date,
             as_of_date as to_date
         from (select distinct as_of_date from history) as run_dates
     ) as consecutive

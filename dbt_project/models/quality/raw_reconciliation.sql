@@ -1,5 +1,5 @@
 -- One row per source table: landed rows against staged plus rejected rows. They must be equal.
-{% for source_name, table_name, key in staged_tables() %}
+{% for source_name, table_name, key in source_tables() %}
     select
         '{{ source_name }}.{{ table_name }}' as source_table,
         (select count(*) from {{ source(source_name, table_name) }}) as raw_rows,

@@ -1,2 +1,19 @@
--- One row per campaign_responses row that passed staging's checks (the others are in rejected_rows).
-{{ accepted_rows('base_crm__campaign_responses') }}
+-- One row per campaign response that passed every staging check (the other rows are in quality.rejected_rows).
+with base as (
+    select * from {{ ref('base_crm__campaign_responses') }}
+),
+
+staged as (
+    select
+        response_id,
+        campaign_id,
+        account_id,
+        response_type,
+        responded_at,
+        _load_id,
+        _loaded_at
+    from base
+    where reject_reasons = ''
+)
+
+select * from staged

@@ -1,2 +1,20 @@
--- One row per campaigns row that passed staging's checks (the others are in rejected_rows).
-{{ accepted_rows('base_crm__campaigns') }}
+-- One row per campaign that passed every staging check (the other rows are in quality.rejected_rows).
+with base as (
+    select * from {{ ref('base_crm__campaigns') }}
+),
+
+staged as (
+    select
+        campaign_id,
+        campaign_name,
+        campaign_type,
+        channel,
+        start_date,
+        end_date,
+        _load_id,
+        _loaded_at
+    from base
+    where reject_reasons = ''
+)
+
+select * from staged

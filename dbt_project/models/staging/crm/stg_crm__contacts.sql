@@ -1,2 +1,21 @@
--- One row per contacts row that passed staging's checks (the others are in rejected_rows).
-{{ accepted_rows('base_crm__contacts') }}
+-- One row per CRM contact that passed every staging check (the other rows are in quality.rejected_rows).
+with base as (
+    select * from {{ ref('base_crm__contacts') }}
+),
+
+staged as (
+    select
+        contact_id,
+        account_id,
+        full_name,
+        email,
+        phone,
+        created_at,
+        updated_at,
+        _load_id,
+        _loaded_at
+    from base
+    where reject_reasons = ''
+)
+
+select * from staged

@@ -1,2 +1,24 @@
--- One row per customers row that passed staging's checks (the others are in rejected_rows).
-{{ accepted_rows('base_erp__customers') }}
+-- One row per ERP customer that passed every staging check (the other rows are in quality.rejected_rows).
+with base as (
+    select * from {{ ref('base_erp__customers') }}
+),
+
+staged as (
+    select
+        customer_code,
+        customer_name,
+        tax_id,
+        email,
+        phone,
+        crm_account_id,
+        province,
+        city,
+        created_at,
+        updated_at,
+        _load_id,
+        _loaded_at
+    from base
+    where reject_reasons = ''
+)
+
+select * from staged

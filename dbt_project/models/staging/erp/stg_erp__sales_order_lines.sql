@@ -1,2 +1,22 @@
--- One row per sales_order_lines row that passed staging's checks (the others are in rejected_rows).
-{{ accepted_rows('base_erp__sales_order_lines') }}
+-- One row per sales order line that passed every staging check (the other rows are in quality.rejected_rows).
+with base as (
+    select * from {{ ref('base_erp__sales_order_lines') }}
+),
+
+staged as (
+    select
+        order_id,
+        line_no,
+        product_code,
+        product_category,
+        quantity,
+        unit_price,
+        discount_amount,
+        line_amount,
+        _load_id,
+        _loaded_at
+    from base
+    where reject_reasons = ''
+)
+
+select * from staged

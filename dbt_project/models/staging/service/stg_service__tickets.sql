@@ -1,2 +1,26 @@
--- One row per tickets row that passed staging's checks (the others are in rejected_rows).
-{{ accepted_rows('base_service__tickets') }}
+-- One row per ticket that passed every staging check (the other rows are in quality.rejected_rows).
+with base as (
+    select * from {{ ref('base_service__tickets') }}
+),
+
+staged as (
+    select
+        ticket_id,
+        crm_account_id,
+        customer_email,
+        customer_phone,
+        channel,
+        ticket_type,
+        priority,
+        status,
+        created_at,
+        resolved_at,
+        satisfaction_score,
+        updated_at,
+        _load_id,
+        _loaded_at
+    from base
+    where reject_reasons = ''
+)
+
+select * from staged

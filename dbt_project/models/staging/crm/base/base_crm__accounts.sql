@@ -1,9 +1,9 @@
--- One row per landed CRM account row: typed, normalised, with the reasons it cannot be staged.
+-- One row per landed CRM account row: typed, normalised, with the reasons it cannot be staged ('' for none).
 with source as (
     select * from {{ source('crm', 'accounts') }}
 ),
 
-typed as (
+texts as (
     select
         {{ text('account_id') }} as account_id,
         {{ text('account_name') }} as account_name,
@@ -13,48 +13,71 @@ typed as (
         lower({{ text('ownership') }}) as ownership,
         {{ text('province') }} as province,
         {{ text('city') }} as city,
-        {{ typed('city_tier', 'integer') }},
+        {{ text('city_tier') }} as city_tier__text,
         upper({{ text('tax_id') }}) as tax_id,
         {{ normal_email('email') }} as email,
         {{ normal_phone('phone') }} as phone,
         lower({{ text('lead_source') }}) as lead_source,
-        {{ typed('marketing_consent', 'boolean') }},
-        {{ typed('created_at', 'timestamptz') }},
-        {{ typed('updated_at', 'timestamptz') }},
-        {{ typed('is_deleted', 'boolean') }},
+        {{ text('marketing_consent') }} as marketing_consent__text,
+        {{ text('created_at') }} as created_at__text,
+        {{ text('updated_at') }} as updated_at__text,
+        {{ text('is_deleted') }} as is_deleted__text,
         _load_id,
         _loaded_at
     from source
 ),
 
+typed as (
+    select
+        *,
+        {{ as_integer('city_tier__text') }} as city_tier,
+        {{ as_boolean('marketing_consent__text') }} as marketing_consent,
+        {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
+        {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at,
+        {{ as_boolean('is_deleted__text') }} as is_deleted
+    from texts
+),
+
+ranked as (
+    -- of the rows of one key, the newest change is staged and the others are duplicates
+    select
+        *,
+        row_number() over (
+            partition by account_id order by updated_at desc nulls last, _loaded_at desc nulls last, account_name asc nulls last
+        ) as key_rank
+    from typed
+),
+
 checked as (
     select
         *,
-        {{ reasons([
-            ("account_id is null", "null_key:account_id"),
-            ("account_id is not null and " ~ duplicate("account_id", "updated_at desc nulls last, _loaded_at desc, account_name"), "duplicate_key"),
-            ("account_name is null", "missing_required:account_name"),
-            ("customer_type is null", "missing_required:customer_type"),
-            ("customer_type not in ('individual', 'enterprise', 'institution')", "unknown_value:customer_type"),
-            ("company_size not in ('large', 'medium', 'small', 'micro')", "unknown_value:company_size"),
-            ("ownership not in ('state_owned', 'private', 'foreign', 'joint_venture', 'public_institution')", "unknown_value:ownership"),
-            ("lead_source not in ('advertising', 'social_media', 'trade_show', 'referral', 'website', 'cold_call')", "unknown_value:lead_source"),
-            (bad_type("city_tier"), "invalid_type:city_tier"),
-            ("city_tier not between 1 and 5", "out_of_range:city_tier"),
-            (bad_tax_id("tax_id"), "invalid_format:tax_id"),
-            (bad_email("email"), "invalid_format:email"),
-            (bad_phone("phone"), "invalid_format:phone"),
-            (bad_type("marketing_consent"), "invalid_type:marketing_consent"),
-            (bad_type("is_deleted"), "invalid_type:is_deleted"),
-            ("created_at__text is null", "missing_required:created_at"),
-            (bad_type("created_at"), "invalid_type:created_at"),
-            ("updated_at__text is null", "missing_required:updated_at"),
-            (bad_type("updated_at"), "invalid_type:updated_at"),
-            (in_future("created_at"), "future_date:created_at"),
-            (in_future("updated_at"), "future_date:updated_at"),
-            ("created_at > updated_at", "created_after_updated"),
-        ]) }} as reject_reasons
-    from typed
+        {{ record_key(['account_id']) }} as record_key,
+        concat_ws(
+            ';',
+            case when account_id is null then 'null_key:account_id' end,
+            case when account_id is not null and key_rank > 1 then 'duplicate_key' end,
+            case when account_name is null then 'missing_required:account_name' end,
+            case when customer_type is null then 'missing_required:customer_type' end,
+            case when customer_type not in {{ accepted_values('crm.accounts', 'customer_type') }} then 'unknown_value:customer_type' end,
+            case when company_size not in {{ accepted_values('crm.accounts', 'company_size') }} then 'unknown_value:company_size' end,
+            case when ownership not in {{ accepted_values('crm.accounts', 'ownership') }} then 'unknown_value:ownership' end,
+            case when lead_source not in {{ accepted_values('crm.accounts', 'lead_source') }} then 'unknown_value:lead_source' end,
+            case when city_tier__text is not null and city_tier is null then 'invalid_type:city_tier' end,
+            case when not {{ in_range('crm.accounts', 'city_tier') }} then 'out_of_range:city_tier' end,
+            case when tax_id is not null and not {{ valid_tax_id('tax_id') }} then 'invalid_format:tax_id' end,
+            case when email is not null and not {{ full_match('email', format_pattern('email')) }} then 'invalid_format:email' end,
+            case when phone is not null and not {{ full_match('phone', format_pattern('phone')) }} then 'invalid_format:phone' end,
+            case when marketing_consent__text is not null and marketing_consent is null then 'invalid_type:marketing_consent' end,
+            case when is_deleted__text is not null and is_deleted is null then 'invalid_type:is_deleted' end,
+            case when created_at__text is null then 'missing_required:created_at' end,
+            case when created_at__text is not null and created_at is null then 'invalid_type:created_at' end,
+            case when updated_at__text is null then 'missing_required:updated_at' end,
+            case when updated_at__text is not null and updated_at is null then 'invalid_type:updated_at' end,
+            case when created_at > _loaded_at then 'future_date:created_at' end,
+            case when updated_at > _loaded_at then 'future_date:updated_at' end,
+            case when created_at > updated_at then 'created_at_after_updated_at' end
+        ) as reject_reasons
+    from ranked
 )
 
 select * from checked

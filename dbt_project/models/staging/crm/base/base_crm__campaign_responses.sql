@@ -1,49 +1,93 @@
--- One row per landed campaign response row: typed, with the reasons it cannot be staged.
+-- One row per landed campaign response row: typed, with the reasons it cannot be staged ('' for none).
 with source as (
     select * from {{ source('crm', 'campaign_responses') }}
 ),
 
 accounts as (
-    {{ parent_rows('base_crm__accounts', 'account_id') }}
+    -- each account key and whether a row of it was staged: a response of a rejected account is rejected too
+    select
+        account_id,
+        bool_or(reject_reasons = '') as is_staged
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by account_id
 ),
 
 campaigns as (
-    {{ parent_rows('base_crm__campaigns', 'campaign_id') }}
+    -- likewise for campaigns
+    select
+        campaign_id,
+        bool_or(reject_reasons = '') as is_staged
+    from {{ ref('base_crm__campaigns') }}
+    where campaign_id is not null
+    group by campaign_id
 ),
 
-typed as (
+texts as (
     select
         {{ text('response_id') }} as response_id,
         {{ text('campaign_id') }} as campaign_id,
         {{ text('account_id') }} as account_id,
         lower({{ text('response_type') }}) as response_type,
-        {{ typed('responded_at', 'timestamptz') }},
+        {{ text('responded_at') }} as responded_at__text,
         _load_id,
         _loaded_at
     from source
 ),
 
+typed as (
+    select
+        *,
+        {{ try_cast('responded_at__text', 'timestamptz') }} as responded_at
+    from texts
+),
+
+ranked as (
+    -- of the rows of one key, the newest load is staged and the others are duplicates
+    select
+        *,
+        row_number() over (
+            partition by response_id order by _loaded_at desc nulls last, responded_at desc nulls last
+        ) as key_rank
+    from typed
+),
+
+linked as (
+    -- whether the parents this row names exist, and whether they were staged
+    select
+        ranked.*,
+        accounts.account_id is not null as is_account_known,
+        accounts.is_staged as is_account_staged,
+        campaigns.campaign_id is not null as is_campaign_known,
+        campaigns.is_staged as is_campaign_staged
+    from ranked
+    left join accounts on ranked.account_id = accounts.account_id
+    left join campaigns on ranked.campaign_id = campaigns.campaign_id
+),
+
 checked as (
     select
-        typed.*,
-        {{ reasons([
-            ("response_id is null", "null_key:response_id"),
-            ("response_id is not null and " ~ duplicate("response_id", "_loaded_at desc, responded_at desc"), "duplicate_key"),
-            ("typed.campaign_id is null", "missing_required:campaign_id"),
-            ("typed.campaign_id is not null and campaigns.campaign_id is null", "unknown_campaign:campaign_id"),
-            ("not campaigns.is_accepted", "rejected_campaign:campaign_id"),
-            ("typed.account_id is null", "missing_required:account_id"),
-            ("typed.account_id is not null and accounts.account_id is null", "unknown_account:account_id"),
-            ("not accounts.is_accepted", "rejected_account:account_id"),
-            ("response_type is null", "missing_required:response_type"),
-            ("response_type not in ('delivered', 'opened', 'clicked', 'registered', 'attended', 'converted')", "unknown_value:response_type"),
-            ("responded_at__text is null", "missing_required:responded_at"),
-            (bad_type("responded_at"), "invalid_type:responded_at"),
-            (in_future("responded_at"), "future_date:responded_at"),
-        ]) }} as reject_reasons
-    from typed
-    left join accounts on typed.account_id = accounts.account_id
-    left join campaigns on typed.campaign_id = campaigns.campaign_id
+        *,
+        {{ record_key(['response_id']) }} as record_key,
+        concat_ws(
+            ';',
+            case when response_id is null then 'null_key:response_id' end,
+            case when response_id is not null and key_rank > 1 then 'duplicate_key' end,
+            case when campaign_id is null then 'missing_required:campaign_id' end,
+            case when campaign_id is not null and not is_campaign_known then 'unknown_parent:campaign_id' end,
+            case when not is_campaign_staged then 'rejected_parent:campaign_id' end,
+            case when account_id is null then 'missing_required:account_id' end,
+            case when account_id is not null and not is_account_known then 'unknown_parent:account_id' end,
+            case when not is_account_staged then 'rejected_parent:account_id' end,
+            case
+                when response_type not in {{ accepted_values('crm.campaign_responses', 'response_type') }}
+                    then 'unknown_value:response_type'
+            end,
+            case when responded_at__text is null then 'missing_required:responded_at' end,
+            case when responded_at__text is not null and responded_at is null then 'invalid_type:responded_at' end,
+            case when responded_at > _loaded_at then 'future_date:responded_at' end
+        ) as reject_reasons
+    from linked
 )
 
 select * from checked

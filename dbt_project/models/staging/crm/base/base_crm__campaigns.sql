@@ -1,34 +1,52 @@
--- One row per landed campaign row: typed, with the reasons it cannot be staged.
+-- One row per landed campaign row: typed, with the reasons it cannot be staged ('' for none).
 with source as (
     select * from {{ source('crm', 'campaigns') }}
 ),
 
-typed as (
+texts as (
     select
         {{ text('campaign_id') }} as campaign_id,
         {{ text('campaign_name') }} as campaign_name,
         lower({{ text('campaign_type') }}) as campaign_type,
         lower({{ text('channel') }}) as channel,
-        {{ typed('start_date', 'date') }},
-        {{ typed('end_date', 'date') }},
+        {{ text('start_date') }} as start_date__text,
+        {{ text('end_date') }} as end_date__text,
         _load_id,
         _loaded_at
     from source
 ),
 
+typed as (
+    select
+        *,
+        {{ as_date('start_date__text') }} as start_date,
+        {{ as_date('end_date__text') }} as end_date
+    from texts
+),
+
+ranked as (
+    -- of the rows of one key, the newest load is staged and the others are duplicates
+    select
+        *,
+        row_number() over (partition by campaign_id order by _loaded_at desc nulls last, campaign_name asc nulls last) as key_rank
+    from typed
+),
+
 checked as (
     select
         *,
-        {{ reasons([
-            ("campaign_id is null", "null_key:campaign_id"),
-            ("campaign_id is not null and " ~ duplicate("campaign_id", "_loaded_at desc, campaign_name"), "duplicate_key"),
-            ("campaign_type not in ('promotion', 'product_launch', 'webinar', 'trade_show', 'newsletter')", "unknown_value:campaign_type"),
-            ("channel not in ('email', 'sms', 'wechat', 'offline', 'web')", "unknown_value:channel"),
-            (bad_type("start_date"), "invalid_type:start_date"),
-            (bad_type("end_date"), "invalid_type:end_date"),
-            ("start_date > end_date", "start_after_end"),
-        ]) }} as reject_reasons
-    from typed
+        {{ record_key(['campaign_id']) }} as record_key,
+        concat_ws(
+            ';',
+            case when campaign_id is null then 'null_key:campaign_id' end,
+            case when campaign_id is not null and key_rank > 1 then 'duplicate_key' end,
+            case when campaign_type not in {{ accepted_values('crm.campaigns', 'campaign_type') }} then 'unknown_value:campaign_type' end,
+            case when channel not in {{ accepted_values('crm.campaigns', 'channel') }} then 'unknown_value:channel' end,
+            case when start_date__text is not null and start_date is null then 'invalid_type:start_date' end,
+            case when end_date__text is not null and end_date is null then 'invalid_type:end_date' end,
+            case when start_date > end_date then 'start_date_after_end_date' end
+        ) as reject_reasons
+    from ranked
 )
 
 select * from checked

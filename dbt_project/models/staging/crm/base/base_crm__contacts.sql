@@ -1,45 +1,81 @@
--- One row per landed CRM contact row: typed, normalised, with the reasons it cannot be staged.
+-- One row per landed CRM contact row: typed, normalised, with the reasons it cannot be staged ('' for none).
 with source as (
     select * from {{ source('crm', 'contacts') }}
 ),
 
 accounts as (
-    {{ parent_rows('base_crm__accounts', 'account_id') }}
+    -- each account key and whether a row of it was staged: a contact of a rejected account is rejected too
+    select
+        account_id,
+        bool_or(reject_reasons = '') as is_staged
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by account_id
 ),
 
-typed as (
+texts as (
     select
         {{ text('contact_id') }} as contact_id,
         {{ text('account_id') }} as account_id,
         {{ text('full_name') }} as full_name,
         {{ normal_email('email') }} as email,
         {{ normal_phone('phone') }} as phone,
-        {{ typed('created_at', 'timestamptz') }},
-        {{ typed('updated_at', 'timestamptz') }},
+        {{ text('created_at') }} as created_at__text,
+        {{ text('updated_at') }} as updated_at__text,
         _load_id,
         _loaded_at
     from source
 ),
 
+typed as (
+    select
+        *,
+        {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
+        {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
+    from texts
+),
+
+ranked as (
+    -- of the rows of one key, the newest change is staged and the others are duplicates
+    select
+        *,
+        row_number() over (
+            partition by contact_id order by updated_at desc nulls last, _loaded_at desc nulls last, full_name asc nulls last
+        ) as key_rank
+    from typed
+),
+
+linked as (
+    -- whether the parents this row names exist, and whether they were staged
+    select
+        ranked.*,
+        accounts.account_id is not null as is_account_known,
+        accounts.is_staged as is_account_staged
+    from ranked
+    left join accounts on ranked.account_id = accounts.account_id
+),
+
 checked as (
     select
-        typed.*,
-        {{ reasons([
-            ("contact_id is null", "null_key:contact_id"),
-            ("contact_id is not null and " ~ duplicate("contact_id", "updated_at desc nulls last, _loaded_at desc, full_name"), "duplicate_key"),
-            ("typed.account_id is null", "missing_required:account_id"),
-            ("typed.account_id is not null and accounts.account_id is null", "unknown_account:account_id"),
-            ("not accounts.is_accepted", "rejected_account:account_id"),
-            (bad_email("email"), "invalid_format:email"),
-            (bad_phone("phone"), "invalid_format:phone"),
-            (bad_type("created_at"), "invalid_type:created_at"),
-            ("updated_at__text is null", "missing_required:updated_at"),
-            (bad_type("updated_at"), "invalid_type:updated_at"),
-            (in_future("created_at"), "future_date:created_at"),
-            (in_future("updated_at"), "future_date:updated_at"),
-        ]) }} as reject_reasons
-    from typed
-    left join accounts on typed.account_id = accounts.account_id
+        *,
+        {{ record_key(['contact_id']) }} as record_key,
+        concat_ws(
+            ';',
+            case when contact_id is null then 'null_key:contact_id' end,
+            case when contact_id is not null and key_rank > 1 then 'duplicate_key' end,
+            case when account_id is null then 'missing_required:account_id' end,
+            case when account_id is not null and not is_account_known then 'unknown_parent:account_id' end,
+            case when not is_account_staged then 'rejected_parent:account_id' end,
+            case when email is not null and not {{ full_match('email', format_pattern('email')) }} then 'invalid_format:email' end,
+            case when phone is not null and not {{ full_match('phone', format_pattern('phone')) }} then 'invalid_format:phone' end,
+            case when created_at__text is not null and created_at is null then 'invalid_type:created_at' end,
+            case when updated_at__text is null then 'missing_required:updated_at' end,
+            case when updated_at__text is not null and updated_at is null then 'invalid_type:updated_at' end,
+            case when created_at > _loaded_at then 'future_date:created_at' end,
+            case when updated_at > _loaded_at then 'future_date:updated_at' end,
+            case when created_at > updated_at then 'created_at_after_updated_at' end
+        ) as reject_reasons
+    from linked
 )
 
 select * from checked

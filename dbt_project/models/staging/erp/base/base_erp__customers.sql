@@ -1,9 +1,9 @@
--- One row per landed ERP customer row: typed, normalised, with the reasons it cannot be staged.
+-- One row per landed ERP customer row: typed, normalised, with the reasons it cannot be staged ('' for none).
 with source as (
     select * from {{ source('erp', 'customers') }}
 ),
 
-typed as (
+texts as (
     select
         {{ text('customer_code') }} as customer_code,
         {{ text('customer_name') }} as customer_name,
@@ -13,31 +13,52 @@ typed as (
         {{ text('crm_account_id') }} as crm_account_id,
         {{ text('province') }} as province,
         {{ text('city') }} as city,
-        {{ typed('created_at', 'timestamptz') }},
-        {{ typed('updated_at', 'timestamptz') }},
+        {{ text('created_at') }} as created_at__text,
+        {{ text('updated_at') }} as updated_at__text,
         _load_id,
         _loaded_at
     from source
 ),
 
+typed as (
+    select
+        *,
+        {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
+        {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
+    from texts
+),
+
+ranked as (
+    -- of the rows of one key, the newest change is staged and the others are duplicates
+    select
+        *,
+        row_number() over (
+            partition by customer_code
+            order by updated_at desc nulls last, _loaded_at desc nulls last, customer_name asc nulls last
+        ) as key_rank
+    from typed
+),
+
 checked as (
     select
         *,
-        {{ reasons([
-            ("customer_code is null", "null_key:customer_code"),
-            ("customer_code is not null and " ~ duplicate("customer_code", "updated_at desc nulls last, _loaded_at desc, customer_name"), "duplicate_key"),
-            ("customer_name is null", "missing_required:customer_name"),
-            (bad_tax_id("tax_id"), "invalid_format:tax_id"),
-            (bad_email("email"), "invalid_format:email"),
-            (bad_phone("phone"), "invalid_format:phone"),
-            (bad_type("created_at"), "invalid_type:created_at"),
-            ("updated_at__text is null", "missing_required:updated_at"),
-            (bad_type("updated_at"), "invalid_type:updated_at"),
-            (in_future("created_at"), "future_date:created_at"),
-            (in_future("updated_at"), "future_date:updated_at"),
-            ("created_at > updated_at", "created_after_updated"),
-        ]) }} as reject_reasons
-    from typed
+        {{ record_key(['customer_code']) }} as record_key,
+        concat_ws(
+            ';',
+            case when customer_code is null then 'null_key:customer_code' end,
+            case when customer_code is not null and key_rank > 1 then 'duplicate_key' end,
+            case when customer_name is null then 'missing_required:customer_name' end,
+            case when tax_id is not null and not {{ valid_tax_id('tax_id') }} then 'invalid_format:tax_id' end,
+            case when email is not null and not {{ full_match('email', format_pattern('email')) }} then 'invalid_format:email' end,
+            case when phone is not null and not {{ full_match('phone', format_pattern('phone')) }} then 'invalid_format:phone' end,
+            case when created_at__text is not null and created_at is null then 'invalid_type:created_at' end,
+            case when updated_at__text is null then 'missing_required:updated_at' end,
+            case when updated_at__text is not null and updated_at is null then 'invalid_type:updated_at' end,
+            case when created_at > _loaded_at then 'future_date:created_at' end,
+            case when updated_at > _loaded_at then 'future_date:updated_at' end,
+            case when created_at > updated_at then 'created_at_after_updated_at' end
+        ) as reject_reasons
+    from ranked
 )
 
 select * from checked

@@ -1,43 +1,81 @@
--- One row per landed sales order line row: typed, with the reasons it cannot be staged.
+-- One row per landed sales order line row: typed, with the reasons it cannot be staged ('' for none).
 with source as (
     select * from {{ source('erp', 'sales_order_lines') }}
 ),
 
 orders as (
-    {{ parent_rows('base_erp__sales_orders', 'order_id') }}
+    -- each order key and whether a row of it was staged: a line of a rejected order is rejected too
+    select
+        order_id,
+        bool_or(reject_reasons = '') as is_staged
+    from {{ ref('base_erp__sales_orders') }}
+    where order_id is not null
+    group by order_id
 ),
 
-typed as (
+texts as (
     select
         {{ text('order_id') }} as order_id,
-        {{ typed('line_no', 'integer') }},
+        {{ text('line_no') }} as line_no__text,
         {{ text('product_code') }} as product_code,
         {{ text('product_category') }} as product_category,
-        {{ typed('quantity', 'decimal(18, 2)') }},
-        {{ typed('unit_price', 'decimal(18, 2)') }},
-        {{ typed('discount_amount', 'decimal(18, 2)') }},
-        {{ typed('line_amount', 'decimal(18, 2)') }},
+        {{ text('quantity') }} as quantity__text,
+        {{ text('unit_price') }} as unit_price__text,
+        {{ text('discount_amount') }} as discount_amount__text,
+        {{ text('line_amount') }} as line_amount__text,
         _load_id,
         _loaded_at
     from source
 ),
 
+typed as (
+    select
+        *,
+        {{ as_integer('line_no__text') }} as line_no,
+        {{ try_cast('quantity__text', 'decimal(18, 2)') }} as quantity,
+        {{ try_cast('unit_price__text', 'decimal(18, 2)') }} as unit_price,
+        {{ try_cast('discount_amount__text', 'decimal(18, 2)') }} as discount_amount,
+        {{ try_cast('line_amount__text', 'decimal(18, 2)') }} as line_amount
+    from texts
+),
+
+ranked as (
+    -- of the rows of one key, the newest load is staged and the others are duplicates
+    select
+        *,
+        row_number() over (
+            partition by order_id, line_no order by _loaded_at desc nulls last, line_amount asc nulls last
+        ) as key_rank
+    from typed
+),
+
+linked as (
+    -- whether the order this line names exists, and whether it was staged
+    select
+        ranked.*,
+        orders.order_id is not null as is_order_known,
+        orders.is_staged as is_order_staged
+    from ranked
+    left join orders on ranked.order_id = orders.order_id
+),
+
 checked as (
     select
-        typed.*,
-        {{ reasons([
-            ("typed.order_id is null or line_no__text is null", "null_key:order_id,line_no"),
-            (bad_type("line_no"), "invalid_type:line_no"),
-            ("typed.order_id is not null and line_no is not null and " ~ duplicate("typed.order_id, line_no", "_loaded_at desc, line_amount"), "duplicate_key"),
-            ("typed.order_id is not null and orders.order_id is null", "unknown_order:order_id"),
-            ("not orders.is_accepted", "rejected_order:order_id"),
-            (bad_type("quantity"), "invalid_type:quantity"),
-            (bad_type("unit_price"), "invalid_type:unit_price"),
-            (bad_type("discount_amount"), "invalid_type:discount_amount"),
-            (bad_type("line_amount"), "invalid_type:line_amount"),
-        ]) }} as reject_reasons
-    from typed
-    left join orders on typed.order_id = orders.order_id
+        *,
+        {{ record_key(['order_id', 'line_no__text']) }} as record_key,
+        concat_ws(
+            ';',
+            case when order_id is null or line_no__text is null then 'null_key:order_id,line_no' end,
+            case when order_id is not null and line_no is not null and key_rank > 1 then 'duplicate_key' end,
+            case when line_no__text is not null and line_no is null then 'invalid_type:line_no' end,
+            case when order_id is not null and not is_order_known then 'unknown_parent:order_id' end,
+            case when not is_order_staged then 'rejected_parent:order_id' end,
+            case when quantity__text is not null and quantity is null then 'invalid_type:quantity' end,
+            case when unit_price__text is not null and unit_price is null then 'invalid_type:unit_price' end,
+            case when discount_amount__text is not null and discount_amount is null then 'invalid_type:discount_amount' end,
+            case when line_amount__text is not null and line_amount is null then 'invalid_type:line_amount' end
+        ) as reject_reasons
+    from linked
 )
 
 select * from checked

@@ -1,48 +1,84 @@
--- One row per landed sales order row: typed, with the reasons it cannot be staged.
+-- One row per landed sales order row: typed, with the reasons it cannot be staged ('' for none).
 with source as (
     select * from {{ source('erp', 'sales_orders') }}
 ),
 
 customers as (
-    {{ parent_rows('base_erp__customers', 'customer_code') }}
+    -- each customer code and whether a row of it was staged: an order of a rejected customer is rejected too
+    select
+        customer_code,
+        bool_or(reject_reasons = '') as is_staged
+    from {{ ref('base_erp__customers') }}
+    where customer_code is not null
+    group by customer_code
 ),
 
-typed as (
+texts as (
     select
         {{ text('order_id') }} as order_id,
         {{ text('customer_code') }} as customer_code,
-        {{ typed('order_date', 'date') }},
+        {{ text('order_date') }} as order_date__text,
         lower({{ text('status') }}) as status,
-        {{ typed('total_amount', 'decimal(18, 2)') }},
-        {{ typed('updated_at', 'timestamptz') }},
+        {{ text('total_amount') }} as total_amount__text,
+        {{ text('updated_at') }} as updated_at__text,
         _load_id,
         _loaded_at
     from source
 ),
 
+typed as (
+    select
+        *,
+        {{ as_date('order_date__text') }} as order_date,
+        {{ try_cast('total_amount__text', 'decimal(18, 2)') }} as total_amount,
+        {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
+    from texts
+),
+
+ranked as (
+    -- of the rows of one key, the newest change is staged and the others are duplicates
+    select
+        *,
+        row_number() over (
+            partition by order_id order by updated_at desc nulls last, _loaded_at desc nulls last, status asc nulls last
+        ) as key_rank
+    from typed
+),
+
+linked as (
+    -- whether the parents this row names exist, and whether they were staged
+    select
+        ranked.*,
+        customers.customer_code is not null as is_customer_known,
+        customers.is_staged as is_customer_staged
+    from ranked
+    left join customers on ranked.customer_code = customers.customer_code
+),
+
 checked as (
     select
-        typed.*,
-        {{ reasons([
-            ("order_id is null", "null_key:order_id"),
-            ("order_id is not null and " ~ duplicate("order_id", "updated_at desc nulls last, _loaded_at desc, status"), "duplicate_key"),
-            ("typed.customer_code is null", "missing_required:customer_code"),
-            ("typed.customer_code is not null and customers.customer_code is null", "unknown_customer:customer_code"),
-            ("not customers.is_accepted", "rejected_customer:customer_code"),
-            ("order_date__text is null", "missing_required:order_date"),
-            (bad_type("order_date"), "invalid_type:order_date"),
-            ("order_date > cast(_loaded_at as date)", "future_date:order_date"),
-            ("status is null", "missing_required:status"),
-            ("status not in ('completed', 'cancelled', 'returned', 'open')", "unknown_value:status"),
-            ("total_amount__text is null", "missing_required:total_amount"),
-            (bad_type("total_amount"), "invalid_type:total_amount"),
-            ("total_amount < 0", "negative_amount:total_amount"),
-            ("updated_at__text is null", "missing_required:updated_at"),
-            (bad_type("updated_at"), "invalid_type:updated_at"),
-            (in_future("updated_at"), "future_date:updated_at"),
-        ]) }} as reject_reasons
-    from typed
-    left join customers on typed.customer_code = customers.customer_code
+        *,
+        {{ record_key(['order_id']) }} as record_key,
+        concat_ws(
+            ';',
+            case when order_id is null then 'null_key:order_id' end,
+            case when order_id is not null and key_rank > 1 then 'duplicate_key' end,
+            case when customer_code is null then 'missing_required:customer_code' end,
+            case when customer_code is not null and not is_customer_known then 'unknown_parent:customer_code' end,
+            case when not is_customer_staged then 'rejected_parent:customer_code' end,
+            case when order_date__text is null then 'missing_required:order_date' end,
+            case when order_date__text is not null and order_date is null then 'invalid_type:order_date' end,
+            case when order_date > cast(_loaded_at as date) then 'future_date:order_date' end,
+            case when status is null then 'missing_required:status' end,
+            case when status not in {{ accepted_values('erp.sales_orders', 'status') }} then 'unknown_value:status' end,
+            case when total_amount__text is null then 'missing_required:total_amount' end,
+            case when total_amount__text is not null and total_amount is null then 'invalid_type:total_amount' end,
+            case when not {{ in_range('erp.sales_orders', 'total_amount') }} then 'out_of_range:total_amount' end,
+            case when updated_at__text is null then 'missing_required:updated_at' end,
+            case when updated_at__text is not null and updated_at is null then 'invalid_type:updated_at' end,
+            case when updated_at > _loaded_at then 'future_date:updated_at' end
+        ) as reject_reasons
+    from linked
 )
 
 select * from checked

@@ -1,9 +1,9 @@
--- One row per landed ticket row: typed, normalised, with the reasons it cannot be staged.
+-- One row per landed ticket row: typed, normalised, with the reasons it cannot be staged ('' for none).
 with source as (
     select * from {{ source('service', 'tickets') }}
 ),
 
-typed as (
+texts as (
     select
         {{ text('ticket_id') }} as ticket_id,
         {{ text('crm_account_id') }} as crm_account_id,
@@ -13,38 +13,70 @@ typed as (
         lower({{ text('ticket_type') }}) as ticket_type,
         lower({{ text('priority') }}) as priority,
         lower({{ text('status') }}) as status,
-        {{ typed('created_at', 'timestamptz') }},
-        {{ typed('resolved_at', 'timestamptz') }},
-        {{ typed('satisfaction_score', 'integer') }},
-        {{ typed('updated_at', 'timestamptz') }},
+        {{ text('created_at') }} as created_at__text,
+        {{ text('resolved_at') }} as resolved_at__text,
+        {{ text('satisfaction_score') }} as satisfaction_score__text,
+        {{ text('updated_at') }} as updated_at__text,
         _load_id,
         _loaded_at
     from source
 ),
 
+typed as (
+    select
+        *,
+        {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
+        {{ try_cast('resolved_at__text', 'timestamptz') }} as resolved_at,
+        {{ as_integer('satisfaction_score__text') }} as satisfaction_score,
+        {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
+    from texts
+),
+
+ranked as (
+    -- of the rows of one key, the newest change is staged and the others are duplicates
+    select
+        *,
+        row_number() over (
+            partition by ticket_id
+            order by coalesce(updated_at, created_at) desc nulls last, _loaded_at desc nulls last, status asc nulls last
+        ) as key_rank
+    from typed
+),
+
 checked as (
     select
         *,
-        {{ reasons([
-            ("ticket_id is null", "null_key:ticket_id"),
-            ("ticket_id is not null and " ~ duplicate("ticket_id", "coalesce(updated_at, created_at) desc nulls last, _loaded_at desc, status"), "duplicate_key"),
-            ("crm_account_id is null and customer_email is null and customer_phone is null", "no_identifier"),
-            ("channel not in ('phone', 'email', 'online_chat', 'wechat', 'onsite')", "unknown_value:channel"),
-            ("ticket_type not in ('inquiry', 'complaint', 'repair', 'return_request', 'consultation')", "unknown_value:ticket_type"),
-            ("priority not in ('low', 'normal', 'high', 'urgent')", "unknown_value:priority"),
-            ("status not in ('open', 'resolved', 'closed')", "unknown_value:status"),
-            (bad_email("customer_email"), "invalid_format:customer_email"),
-            (bad_phone("customer_phone"), "invalid_format:customer_phone"),
-            ("created_at__text is null", "missing_required:created_at"),
-            (bad_type("created_at"), "invalid_type:created_at"),
-            (in_future("created_at"), "future_date:created_at"),
-            (bad_type("resolved_at"), "invalid_type:resolved_at"),
-            (bad_type("satisfaction_score"), "invalid_type:satisfaction_score"),
-            ("satisfaction_score not between 1 and 5", "out_of_range:satisfaction_score"),
-            (bad_type("updated_at"), "invalid_type:updated_at"),
-            ("resolved_at < created_at", "resolved_before_created"),
-        ]) }} as reject_reasons
-    from typed
+        {{ record_key(['ticket_id']) }} as record_key,
+        concat_ws(
+            ';',
+            case when ticket_id is null then 'null_key:ticket_id' end,
+            case when ticket_id is not null and key_rank > 1 then 'duplicate_key' end,
+            case when crm_account_id is null and customer_email is null and customer_phone is null then 'no_identifier' end,
+            case
+                when customer_email is not null and not {{ full_match('customer_email', format_pattern('email')) }}
+                    then 'invalid_format:customer_email'
+            end,
+            case
+                when customer_phone is not null and not {{ full_match('customer_phone', format_pattern('phone')) }}
+                    then 'invalid_format:customer_phone'
+            end,
+            case when channel not in {{ accepted_values('service.tickets', 'channel') }} then 'unknown_value:channel' end,
+            case when ticket_type not in {{ accepted_values('service.tickets', 'ticket_type') }} then 'unknown_value:ticket_type' end,
+            case when priority not in {{ accepted_values('service.tickets', 'priority') }} then 'unknown_value:priority' end,
+            case when status not in {{ accepted_values('service.tickets', 'status') }} then 'unknown_value:status' end,
+            case when created_at__text is null then 'missing_required:created_at' end,
+            case when created_at__text is not null and created_at is null then 'invalid_type:created_at' end,
+            case when resolved_at__text is not null and resolved_at is null then 'invalid_type:resolved_at' end,
+            case when satisfaction_score__text is not null and satisfaction_score is null then 'invalid_type:satisfaction_score' end,
+            case when not {{ in_range('service.tickets', 'satisfaction_score') }} then 'out_of_range:satisfaction_score' end,
+            case when updated_at__text is not null and updated_at is null then 'invalid_type:updated_at' end,
+            case when created_at > _loaded_at then 'future_date:created_at' end,
+            case when resolved_at > _loaded_at then 'future_date:resolved_at' end,
+            case when updated_at > _loaded_at then 'future_date:updated_at' end,
+            case when created_at > resolved_at then 'created_at_after_resolved_at' end,
+            case when created_at > updated_at then 'created_at_after_updated_at' end
+        ) as reject_reasons
+    from ranked
 )
 
 select * from checked

@@ -75,7 +75,7 @@ tickets as (
             and tickets.created_date <= dates.as_of_date
             and tickets.created_date > dates.as_of_date - {{ var('interaction_window_days') }}
     where tickets.customer_key is not null
-    group by all
+    group by dates.as_of_date, tickets.customer_key
 ),
 
 final as (
@@ -96,9 +96,9 @@ final as (
         coalesce(population.marketing_consent, false) as marketing_allowed,
         counted.first_order_date,
         counted.last_order_date,
-        population.as_of_date - counted.first_order_date as tenure_days,
+        {{ days_between('counted.first_order_date', 'population.as_of_date') }} as tenure_days,
         coalesce(counted.orders_total, 0) as orders_total,
-        population.as_of_date - counted.last_order_date as recency_days,
+        {{ days_between('counted.last_order_date', 'population.as_of_date') }} as recency_days,
         coalesce(counted.frequency, 0) as frequency,
         coalesce(counted.monetary, 0) as monetary,
         coalesce(counted.annual_revenue, 0) as annual_revenue,

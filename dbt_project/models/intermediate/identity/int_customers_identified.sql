@@ -1,6 +1,6 @@
--- One row per customer per as-of date D: every CRM account in the history, and every ERP customer that
--- joined no account at the end of D, with the lowest ERP code linked to it on D. Identity only; which
--- customers count on D, and their attributes then, are worked out from here.
+-- One row per customer per as-of date D: every CRM account in the history, and every ERP customer that joined no
+-- account at the end of D, with the lowest ERP code linked to it on D. Identity only; which customers count on D,
+-- and their attributes then, are worked out from here.
 with dates as (
     select * from {{ ref('int_as_of_dates') }}
 ),
@@ -16,19 +16,20 @@ erp_links as (
 ),
 
 accounts as (
+    -- the creation date the current version gives
     select
         account_id,
-        cast(arg_max(created_at, dbt_valid_from) as date) as created_date
-    from {{ ref('crm_accounts_history') }}
-    group by account_id
+        created_date
+    from {{ ref('int_crm_account_versions') }}
+    where valid_to is null
 ),
 
 erp_customers as (
     select
         customer_code,
-        cast(arg_max(created_at, dbt_valid_from) as date) as created_date
-    from {{ ref('erp_customers_history') }}
-    group by customer_code
+        created_date
+    from {{ ref('int_erp_customer_versions') }}
+    where valid_to is null
 ),
 
 lowest_code as (

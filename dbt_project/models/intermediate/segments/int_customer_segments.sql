@@ -24,14 +24,14 @@ ranked as (
         customer_key,
         as_of_date,
         count(*) over by_date as scored_customers,
-        rank() over (partition by as_of_date order by recency_days desc) as r_rank,
-        rank() over (partition by as_of_date order by frequency asc) as f_rank,
-        rank() over (partition by as_of_date order by monetary asc) as m_rank,
+        rank() over (partition by as_of_date order by recency_days desc nulls last) as r_rank,
+        rank() over (partition by as_of_date order by frequency asc nulls last) as f_rank,
+        rank() over (partition by as_of_date order by monetary asc nulls last) as m_rank,
         sum(recency_days) over by_date as recency_sum,
         sum(frequency) over by_date as frequency_sum,
         sum(monetary) over by_date as monetary_sum,
         coalesce(sum(monetary) over (
-            partition by as_of_date order by monetary desc, customer_key asc
+            partition by as_of_date order by monetary desc nulls last, customer_key asc nulls last
             rows between unbounded preceding and 1 preceding
         ), 0) as monetary_before,
         recency_days,
@@ -46,9 +46,9 @@ scored as (
     select
         customer_key,
         as_of_date,
-        least(5, 1 + (5 * (r_rank - 1)) // greatest(scored_customers - 1, 1)) as r_score,
-        least(5, 1 + (5 * (f_rank - 1)) // greatest(scored_customers - 1, 1)) as f_score,
-        least(5, 1 + (5 * (m_rank - 1)) // greatest(scored_customers - 1, 1)) as m_score,
+        least(5, 1 + {{ int_div('5 * (r_rank - 1)', 'greatest(scored_customers - 1, 1)') }}) as r_score,
+        least(5, 1 + {{ int_div('5 * (f_rank - 1)', 'greatest(scored_customers - 1, 1)') }}) as f_score,
+        least(5, 1 + {{ int_div('5 * (m_rank - 1)', 'greatest(scored_customers - 1, 1)') }}) as m_score,
         -- above or below the mean, compared exactly: x > sum / n  <=>  x * n > sum
         recency_days * scored_customers < recency_sum as r_high,
         frequency * scored_customers > frequency_sum as f_high,
@@ -67,8 +67,8 @@ segmented as (
         scored.r_score,
         scored.f_score,
         scored.m_score,
-        (scored.f_score + scored.m_score + 1) // 2 as fm_score,
-        scored.r_score::varchar || scored.f_score::varchar || scored.m_score::varchar as rfm_cell,
+        {{ int_div('scored.f_score + scored.m_score + 1', '2') }} as fm_score,
+        cast(scored.r_score * 100 + scored.f_score * 10 + scored.m_score as {{ string_type() }}) as rfm_cell,
         scored.r_high,
         scored.f_high,
         scored.m_high,
@@ -104,34 +104,41 @@ segmented as (
     left join scored on features.customer_key = scored.customer_key and features.as_of_date = scored.as_of_date
 ),
 
+reasoned as (
+    -- the strategy rules of SPEC section 5 in order: the first that holds places the customer
+    select
+        *,
+        case
+            when service_risk then 'service_risk'
+            when lifecycle_stage in ('declining', 'churned') then 'lifecycle_' || lifecycle_stage
+            when abc_class = 'A' then 'abc_class_a'
+            when abc_class = 'B' then 'abc_class_b'
+            when campaign_engagement in ('medium', 'high') then 'campaign_engagement_' || campaign_engagement
+            when lifecycle_stage = 'prospect' then 'prospect'
+            else 'no_other_rule'
+        end as strategy_reason
+    from segmented
+),
+
 placed as (
     select
-        segmented.*,
+        reasoned.*,
         grid.rfm_segment,
         cn8_types.rfm_segment_cn8,
         case
-            when segmented.service_risk or segmented.lifecycle_stage in ('declining', 'churned') then 'risk'
-            when segmented.abc_class = 'A' then 'high_value'
-            when segmented.abc_class = 'B' or segmented.campaign_engagement in ('medium', 'high') then 'growth'
+            when reasoned.strategy_reason in ('service_risk', 'lifecycle_declining', 'lifecycle_churned') then 'risk'
+            when reasoned.strategy_reason = 'abc_class_a' then 'high_value'
+            when reasoned.strategy_reason in ('abc_class_b', 'campaign_engagement_medium', 'campaign_engagement_high') then 'growth'
             else 'potential'
         end as strategy_group,
-        case
-            when segmented.service_risk then 'service_risk'
-            when segmented.lifecycle_stage in ('declining', 'churned') then 'lifecycle_' || segmented.lifecycle_stage
-            when segmented.abc_class = 'A' then 'abc_class_a'
-            when segmented.abc_class = 'B' then 'abc_class_b'
-            when segmented.campaign_engagement in ('medium', 'high') then 'campaign_engagement_' || segmented.campaign_engagement
-            when segmented.lifecycle_stage = 'prospect' then 'prospect'
-            else 'no_other_rule'
-        end as strategy_reason,
         rules.segment_rules_version
-    from segmented
-    left join grid on segmented.r_score = grid.r_score and segmented.fm_score = grid.fm_score
+    from reasoned
+    left join grid on reasoned.r_score = grid.r_score and reasoned.fm_score = grid.fm_score
     left join cn8_types
         on
-            segmented.r_high = cn8_types.r_high
-            and segmented.f_high = cn8_types.f_high
-            and segmented.m_high = cn8_types.m_high
+            reasoned.r_high = cn8_types.r_high
+            and reasoned.f_high = cn8_types.f_high
+            and reasoned.m_high = cn8_types.m_high
     cross join rules
 ),
 

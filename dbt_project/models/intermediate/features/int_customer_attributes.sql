@@ -11,15 +11,15 @@ with customers as (
     from {{ ref('int_customers_identified') }}
 ),
 
-account_history as (
-    {{ history_by_day('crm_accounts_history', 'account_id') }}
-),
-
-erp_history as (
-    {{ history_by_day('erp_customers_history', 'customer_code') }}
-),
-
 account_versions as (
+    select * from {{ ref('int_crm_account_versions') }}
+),
+
+erp_versions as (
+    select * from {{ ref('int_erp_customer_versions') }}
+),
+
+from_accounts as (
     select
         customers.as_of_date,
         customers.customer_key,
@@ -35,11 +35,11 @@ account_versions as (
         coalesce(accounts.is_deleted, false) as is_deleted,
         customers.as_of_date < accounts.history_from as is_from_later_state
     from customers
-    inner join account_history as accounts
+    inner join account_versions as accounts
         on customers.crm_account_id = accounts.account_id and {{ valid_on('accounts', 'customers.as_of_date') }}
 ),
 
-erp_versions as (
+from_erp as (
     select
         customers.as_of_date,
         customers.customer_key,
@@ -55,15 +55,15 @@ erp_versions as (
         false as is_deleted,
         customers.as_of_date < erp.history_from as is_from_later_state
     from customers
-    inner join erp_history as erp
+    inner join erp_versions as erp
         on customers.erp_customer_code = erp.customer_code and {{ valid_on('erp', 'customers.as_of_date') }}
     where customers.crm_account_id is null
 ),
 
 final as (
-    select * from account_versions
+    select * from from_accounts
     union all
-    select * from erp_versions
+    select * from from_erp
 )
 
 select * from final

@@ -1,0 +1,33 @@
+-- One row per version of a ticket that held at the end of at least one day, from the history snapshot: valid_from
+-- (inclusive) to valid_to (exclusive), in days, null when open. The earliest version also stands in for the days
+-- before the history starts (valid_from null); history_from keeps the day it really began.
+with history as (
+    select * from {{ ref('service_tickets_history') }}
+),
+
+days as (
+    select
+        ticket_id,
+        crm_account_id,
+        customer_email,
+        customer_phone,
+        ticket_type,
+        satisfaction_score,
+        created_at,
+        cast(created_at as date) as created_date,
+        cast(dbt_valid_from as date) as history_from,
+        case
+            when row_number() over (partition by ticket_id order by dbt_valid_from asc nulls last) > 1
+                then cast(dbt_valid_from as date)
+        end as valid_from,
+        cast(dbt_valid_to as date) as valid_to
+    from history
+),
+
+final as (
+    select * from days
+    -- a version superseded on the day it began held at the end of no day
+    where valid_from is null or valid_to is null or valid_from < valid_to
+)
+
+select * from final
