@@ -150,7 +150,7 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
         with warehouse.connect(read_only=True) as con:
             for event in events:
                 key = context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else None
-                yield with_counts(con, event, key, dates.end)
+                yield with_counts(con, event, key)
         if failure is not None:
             if any(outcome.blocks for outcome in outcomes):
                 raise dg.Failure(description=str(QualityGateFailed(outcomes))) from None
@@ -159,14 +159,18 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
     return crmseg_dbt_models
 
 
-def with_counts(con, event, key: dg.AssetKey | None, as_of_date: str):
-    """A table's materialisation with its row count; the segments' with a Markdown summary of the date."""
+def with_counts(con, event, key: dg.AssetKey | None):
+    """A table's materialisation with its row count; the segments' with a Markdown summary of the date they hold.
+
+    customer_segments holds the latest date of the history, which a run of earlier dates leaves as it was.
+    """
     if key is None:
         return event
     schema, name = key.path
     metadata = {"dagster/row_count": con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]}
     if (schema, name) == ("marts", "customer_segments"):
-        metadata["summary"] = dg.MetadataValue.md(segment_markdown(con, as_of_date))
+        latest = con.execute("SELECT CAST(max(as_of_date) AS VARCHAR) FROM marts.customer_segments").fetchone()[0]
+        metadata["summary"] = dg.MetadataValue.md(segment_markdown(con, latest))
     return event.with_metadata({**event.metadata, **metadata})
 
 

@@ -23,18 +23,14 @@ days as (
         phone,
         cast(created_at as date) as created_date,
         cast(dbt_valid_from as date) as history_from,
-        case
-            when row_number() over (partition by account_id order by dbt_valid_from asc nulls last) > 1
-                then cast(dbt_valid_from as date)
-        end as valid_from,
+        {{ version_valid_from('account_id') }} as valid_from,
         cast(dbt_valid_to as date) as valid_to
     from history
 ),
 
 final as (
     select * from days
-    -- a version superseded on the day it began held at the end of no day
-    where valid_from is null or valid_to is null or valid_from < valid_to
+    where {{ held_at_the_end_of_a_day() }}
 )
 
 select * from final

@@ -72,6 +72,18 @@ contact_points as (
     from contacts
 ),
 
+subjects as (
+    select distinct
+        'erp_customer' as subject,
+        customer_code as subject_key
+    from erp_customers
+    union all
+    select distinct
+        'ticket' as subject,
+        ticket_id as subject_key
+    from tickets
+),
+
 matches as (
     {% for column, account_column in erp_rules %}
         select
@@ -97,25 +109,15 @@ matches as (
         from tickets inner join {{ points }} on tickets.{{ column }} = {{ points }}.{{ account_column }}
         union all
     {% endfor %}
-    select distinct
-        'erp_customer' as subject,
-        customer_code as subject_key,
+    select
+        subject,
+        subject_key,
         null as rule_order,
         null as match_rule,
         null as account_id,
         {{ open_start() }} as valid_from,
         {{ open_end() }} as valid_to
-    from erp_customers
-    union all
-    select distinct
-        'ticket' as subject,
-        ticket_id as subject_key,
-        null as rule_order,
-        null as match_rule,
-        null as account_id,
-        {{ open_start() }} as valid_from,
-        {{ open_end() }} as valid_to
-    from tickets
+    from subjects
 ),
 
 final as (
