@@ -113,9 +113,16 @@ def read_frame(
 
 
 def typed(column: Column) -> str:
-    """The column as GX judges it: its contract type, normalised where it has a format."""
-    value = f"nullif(trim(translate(CAST({quote(column.name)} AS VARCHAR), '{FULL_WIDTH}', '{HALF_WIDTH}')), '')"
-    if column.format == EMAIL:
+    """The column as GX judges it: its contract type, normalised as staging normalises it (macros/staging.sql).
+
+    Text is trimmed with full-width characters made half-width (translate only where a value has a multi-byte
+    character: it is costly), accepted values and e-mails are compared in lower case, tax ids in upper case, and
+    phones as digits without a leading 86.
+    """
+    text = f"CAST({quote(column.name)} AS VARCHAR)"
+    value = f"nullif(trim(CASE WHEN strlen({text}) <> length({text}) THEN translate({text}, '{FULL_WIDTH}', "
+    value += f"'{HALF_WIDTH}') ELSE {text} END), '')"
+    if column.format == EMAIL or column.accepted:
         return f"lower({value})"
     if column.format == TAX_ID:
         return f"upper({value})"
