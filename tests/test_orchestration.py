@@ -1,4 +1,4 @@
-"""The Dagster definitions and the `crmseg` CLI: wiring, runs in the instance, one-line failures."""
+"""The Dagster definitions and the `crmseg` CLI: wiring, runs in the instance, the demo, one-line failures."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import psycopg
 import pytest
 
 from crmseg import contract, duck
-from crmseg.settings import Settings
-from orchestration.cli import main
+from crmseg.settings import SOURCE_URL_VARS, Settings
+from orchestration.cli import first_failure, main
 from orchestration.definitions import JOB_NAME, SCHEDULE_NAME, build_definitions
-from tests.conftest import END_DATE, fingerprint, sqlite
-
-AS_OF = END_DATE.isoformat()
+from tests.conftest import BUILT_DATES, fingerprint, materialize, pg_state, reader_url, sqlite
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
 
@@ -61,17 +60,17 @@ def test_workspace_loads_the_same_definitions(env):
     assert loaded.resolve_job_def(JOB_NAME) is not None
 
 
-def test_run_lands_every_table_and_is_recorded_in_the_instance(env, capsys):
-    assert main(["run", "--as-of", AS_OF]) == 0
-    out = capsys.readouterr().out
-    assert f"run for {AS_OF} succeeded" in out
-    settings = Settings.from_env()
-    with duck.connect(settings.warehouse_path, read_only=True) as con:
+def test_a_run_lands_every_table_and_is_recorded_in_the_instance(built_two_dates, monkeypatch):
+    for as_of in BUILT_DATES:
+        assert f"run for {as_of} succeeded" in built_two_dates.printed[as_of]
+    with duck.connect(built_two_dates.warehouse, read_only=True) as con:
         for table in contract.TABLES:
             assert con.execute(f"SELECT count(*) FROM raw_{table.source}.{table.name}").fetchone()[0] > 0
+    monkeypatch.setenv("DAGSTER_HOME", built_two_dates.settings["DAGSTER_HOME"])
     runs = dg.DagsterInstance.get().get_runs(filters=dg.RunsFilter(job_name=JOB_NAME))
-    assert len(runs) == 1
-    assert runs[0].tags["crmseg/as_of_dates"] == f"{AS_OF}..{AS_OF}"
+    assert {run.run_id: run.tags["crmseg/as_of_dates"] for run in runs} == {
+        run_id: f"{as_of}..{as_of}" for as_of, run_id in built_two_dates.run_ids.items()
+    }
 
 
 def test_usage_errors_are_one_line(env, capsys):
@@ -82,6 +81,48 @@ def test_usage_errors_are_one_line(env, capsys):
     )
     assert main(["run", "--vars", "[1]"]) == 1
     assert "--vars must be a JSON object" in capsys.readouterr().err
+
+
+def test_demo_generates_runs_publishes_and_summarises(tmp_path, monkeypatch, capsys, postgres_url):
+    """What `make demo` runs after installing, here with PostgreSQL publishing on as in production: the demo's own
+    company of 2,000 customers ending yesterday, so every source is fresh."""
+    for name in (*SOURCE_URL_VARS.values(), "CRMSEG_START_DATE", "CRMSEG_TIMEZONE", "CRMSEG_DAGSTER_POSTGRES_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CRMSEG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CRMSEG_PUBLISH_POSTGRES_URL", postgres_url)
+    settings = Settings.from_env()
+    monkeypatch.setenv("DAGSTER_HOME", str(settings.dagster_home))  # where it goes when unset
+    yesterday = settings.yesterday().isoformat()
+
+    assert main(["demo"]) == 0
+
+    out = capsys.readouterr().out
+    assert "demo sources: generated 2,000 customers" in out
+    assert f"pipeline run for {yesterday} succeeded" in out
+    assert f"published {yesterday} (" in out and "PostgreSQL: schema crmseg" in out
+    assert f"segments as of {yesterday}:" in out and "blocking checks passed" in out
+    with duck.connect(settings.warehouse_path, read_only=True) as con:
+        for table in contract.TABLES:
+            assert con.execute(f"SELECT count(*) FROM raw_{table.source}.{table.name}").fetchone()[0] > 0
+        freshness = con.execute(
+            "SELECT passed FROM _crmseg.data_quality_results WHERE check_name = 'freshness'"
+        ).fetchall()
+    assert freshness == [(True,)] * 6  # every source with a freshness check changed within its window
+    [run] = dg.DagsterInstance.get().get_runs()
+    assert run.tags["crmseg/as_of_dates"] == f"{yesterday}..{yesterday}" and run.is_success
+
+    # PostgreSQL holds what the serving file holds, and its reader can read it
+    run_id, as_of, segments, strategy, latest, checks = pg_state(postgres_url)
+    with duck.connect(settings.serving_dir / "crmseg.duckdb", read_only=True) as con:
+        assert con.execute("SELECT run_id FROM _published").fetchone()[0] == run_id == run.run_id
+        assert con.execute("SELECT count(*) FROM customer_segments").fetchone()[0] == segments
+        assert con.execute("SELECT count(*) FROM data_quality_results").fetchone()[0] == checks
+    assert as_of == latest == yesterday and segments == strategy > 0
+    with psycopg.connect(reader_url(postgres_url), autocommit=True) as pg:
+        assert pg.execute("SELECT count(*) FROM crmseg.customer_segments").fetchone()[0] == segments
+
+
+# -- bad input: the extract asset concerned, on a warehouse that holds a good landing -------------------
 
 
 def unreachable(sources, monkeypatch):
@@ -112,18 +153,35 @@ def wrong_type(sources, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("breakage", "message", "failed_table"),
+    ("breakage", "asset", "message", "failed_table"),
     [
-        (unreachable, r"crm\.\w+: cannot reach postgresql://postgres@127\.0\.0\.1:1/crm: .*Connection refused", None),
+        (
+            unreachable,
+            "raw_crm/accounts",
+            r"crm\.\w+: cannot reach postgresql://postgres@127\.0\.0\.1:1/crm: .*Connection refused",
+            None,
+        ),
         (
             missing_table,
+            "raw_erp/sales_order_lines",
             r"erp\.sales_order_lines: table not found in sqlite:///.*/erp\.sqlite",
             "raw_erp.sales_order_lines",
         ),
-        (missing_required_column, r"erp\.sales_orders\.order_date: required column is missing", "raw_erp.sales_orders"),
-        (unreadable_file, r"service\.tickets: cannot read: .*Malformed JSON", "raw_service.tickets"),
+        (
+            missing_required_column,
+            "raw_erp/sales_orders",
+            r"erp\.sales_orders\.order_date: required column is missing",
+            "raw_erp.sales_orders",
+        ),
+        (
+            unreadable_file,
+            "raw_service/tickets",
+            r"service\.tickets: cannot read: .*Malformed JSON",
+            "raw_service.tickets",
+        ),
         (
             wrong_type,
+            "raw_erp/sales_orders",
             r"erp\.sales_orders\.total_amount: 1 value is not decimal \(first: 'abc'\)",
             "raw_erp.sales_orders",
         ),
@@ -131,19 +189,17 @@ def wrong_type(sources, monkeypatch):
     ids=["unreachable", "missing_table", "missing_required_column", "unreadable_file", "wrong_type"],
 )
 def test_bad_input_fails_with_one_line_and_loses_nothing(
-    env, monkeypatch, capsys, landed, breakage, message, failed_table
+    env, monkeypatch, landed, breakage, asset, message, failed_table
 ):
-    warehouse = landed
-    before = fingerprint(warehouse)
-    capsys.readouterr()
+    before = fingerprint(landed)
 
     breakage(env, monkeypatch)
-    assert main(["run", "--as-of", AS_OF]) == 1
+    result = materialize(asset, extract_config={"retry_seconds": 0.01})
 
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1, err
-    assert re.match(f"error: {message}", err.strip()), err
-    after = fingerprint(warehouse)
+    assert not result.success
+    failure = first_failure(result)  # the line `crmseg run` prints after "error: "
+    assert "\n" not in failure and re.match(message, failure), failure
+    after = fingerprint(landed)
     # every landed row is still there; the table that failed was not touched at all
     for name, (rows, _) in before.items():
         if name.startswith("raw_"):
