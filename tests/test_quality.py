@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,17 +16,22 @@ import pytest
 
 from crmseg import contract, duck
 from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed, mask
+from crmseg.report import report_path
 from crmseg.settings import Settings
-from expectations.runner import SMALL_LOAD_ROWS, columns_named, load_suite, sample, small_load_allowance
-from orchestration.cli import main
+from expectations.runner import SMALL_LOAD_ROWS, columns_named, load_suite, sample, small_load_allowance, validate
+from orchestration.cli import first_failure, main
 from tests.conftest import (
+    BACKFILL,
     END_DATE,
+    NEXT_DAY,
     fingerprint,
+    land_sources,
     make_sources,
+    materialize,
     raw_counts,
     renamed_required_column,
-    run_cli,
-    settings_for,
+    serving_state,
+    source_urls,
     sqlite,
 )
 
@@ -140,9 +146,11 @@ def test_samples_hold_values_a_person_reads(values, shown):
 # -- a clean run ------------------------------------------------------------------------------------
 
 
-def test_a_clean_run_passes_every_blocking_check_and_records_the_warnings(first_run):
-    checks = results(first_run / "warehouse.duckdb")
-    assert checks["run_id"].nunique() == 1 and set(checks["as_of_date"].astype(str)) == {AS_OF}
+def test_a_clean_run_passes_every_blocking_check_and_records_the_warnings(built_two_dates):
+    everything = results(built_two_dates.warehouse)
+    assert everything[(everything["severity"] == ERROR) & ~everything["passed"]].empty  # in either run
+    checks = everything[everything["run_id"] == built_two_dates.run_ids[END_DATE]]
+    assert set(checks["as_of_date"].astype(str)) == {AS_OF}
     assert checks[(checks["severity"] == ERROR) & ~checks["passed"]].empty
     assert (checks["severity"] == ERROR).sum() > 0
     assert (~checks["passed"] & (checks["severity"] == WARN)).sum() > 0  # the planted dirt shows as warnings
@@ -153,18 +161,17 @@ def test_a_clean_run_passes_every_blocking_check_and_records_the_warnings(first_
     assert reconciliation[["severity", "passed"]].values.tolist() == [[ERROR, True]]
 
 
-def test_the_run_report_shows_the_checks_and_the_rejected_rows(first_run):
-    [report] = (first_run / "reports").glob("run-*.html")
-    html = report.read_text()
+def test_the_run_report_shows_the_checks_and_the_rejected_rows(built_two_dates):
+    html = built_two_dates.report(END_DATE).read_text()
     assert "every blocking check passed" in html
     assert "customer_code_not_null" in html and "assert_raw_equals_staged_plus_rejected" in html
     assert "unknown_value:status" in html  # the rejected-rows section
     assert "<script" not in html and "http" not in html  # opens offline
 
 
-def test_every_planted_kind_of_dirt_is_rejected_with_its_reason_and_counts_reconcile(first_run, demo_sources):
+def test_every_planted_kind_of_dirt_is_rejected_with_its_reason_and_counts_reconcile(built_two_dates, demo_sources):
     planted = json.loads((demo_sources / "manifest.json").read_text())["dirty"]
-    with duck.connect(first_run / "warehouse.duckdb", read_only=True) as con:
+    with duck.connect(built_two_dates.warehouse, read_only=True) as con:
         reasons = dict(
             ((table, reason), count)
             for table, reason, count in con.execute(
@@ -193,7 +200,7 @@ def test_every_planted_kind_of_dirt_is_rejected_with_its_reason_and_counts_recon
     assert reconciliation["rejected_rows"].sum() > 0
 
 
-# -- gates that stop the run ------------------------------------------------------------------------
+# -- gates that stop the run: the extract asset concerned, on a warehouse that holds a good landing -----
 
 
 def null_customer_codes(sources: Path) -> None:
@@ -205,107 +212,157 @@ def null_customer_codes(sources: Path) -> None:
     )
 
 
+NULL_CODES = (
+    r"erp\.sales_orders\.customer_code: expect_column_values_to_not_be_null "
+    r"failed for [\d,]+ of [\d,]+ rows \(\d\d\.\d%, check customer_code_not_null\)"
+)
+
+
 @pytest.mark.parametrize(
     ("poison", "message"),
     [
-        (
-            null_customer_codes,
-            r"error: erp\.sales_orders\.customer_code: expect_column_values_to_not_be_null "
-            r"failed for [\d,]+ of [\d,]+ rows \(\d\d\.\d%, check customer_code_not_null\)",
-        ),
-        (renamed_required_column, r"error: erp\.sales_orders\.customer_code: required column is missing"),
+        (null_customer_codes, NULL_CODES),
+        (renamed_required_column, r"erp\.sales_orders\.customer_code: required column is missing"),
     ],
     ids=["null_customer_codes", "renamed_required_column"],
 )
-def test_a_poisoned_source_stops_the_run_before_the_models_and_changes_nothing(env, capsys, landed, poison, message):
+def test_a_poisoned_source_fails_its_extract_with_one_line_and_leaves_its_table(env, landed, poison, message):
     before = fingerprint(landed)
-    assert any(name.startswith("marts.") for name in before)
     poison(env)
+
+    result = materialize("raw_erp/sales_orders")
+
+    assert not result.success
+    assert re.fullmatch(message, first_failure(result)), first_failure(result)
+    # the poisoned load was rolled back
+    assert fingerprint(landed)["raw_erp.sales_orders"] == before["raw_erp.sales_orders"]
+
+
+def test_a_failed_gate_is_recorded_with_its_counts_and_reported(env, landed):
+    null_customer_codes(env)
+    result = materialize("raw_erp/sales_orders")
+    assert not result.success
+    failed = results(landed, "NOT passed AND severity = 'error'")
+    assert failed[["table_name", "check_name", "column_name"]].values.tolist() == [
+        ["erp.sales_orders", "customer_code_not_null", "customer_code"]
+    ]
+    assert 25 < failed["unexpected_percent"][0] < 35
+    report = report_path(Settings.from_env().reports_dir, result.run_id)
+    assert "1 blocking check(s) failed" in report.read_text()
+
+
+@pytest.mark.parametrize("full_refresh", [False, True], ids=["reloaded_table", "full_refresh"])
+def test_volume_check_blocks_a_shrunken_source(env, landed, full_refresh):
+    """Campaigns are reloaded whole every night; any table is on a full refresh."""
+    source, table = ("erp", "sales_orders") if full_refresh else ("crm", "campaigns")
+    before = raw_counts(landed)
+    sqlite(env / f"{source}.sqlite", f"DELETE FROM {table} WHERE rowid % 2 = 0")
+
+    result = materialize(f"raw_{source}/{table}", extract_config={"full_refresh": full_refresh})
+
+    assert not result.success
+    failure = first_failure(result)
+    assert re.fullmatch(
+        rf"{source}\.{table}: expect_table_row_count_to_be_between failed: [\d,]+ rows, "
+        rf"expected >= [\d,]+ rows \(check volume\)",
+        failure,
+    ), failure
+    assert raw_counts(landed)[f"{source}.{table}"] == before[f"{source}.{table}"]
+
+
+# -- the whole pipeline on a poisoned source --------------------------------------------------------
+
+
+def test_a_poisoned_source_stops_the_run_before_the_models_and_changes_nothing(env, capsys, built_copy):
+    """A failed blocking check stops the run before the models and publishing; what was built and published stays."""
+    warehouse = built_copy / "warehouse.duckdb"
+    before, published_before = fingerprint(warehouse), serving_state(built_copy)
+    assert any(name.startswith("marts.") for name in before)
+    null_customer_codes(env)
     capsys.readouterr()
 
     assert main(["run", "--as-of", AS_OF]) == 1
 
     captured = capsys.readouterr()
-    assert re.fullmatch(message, captured.err.strip()), captured.err
+    assert re.fullmatch(f"error: {NULL_CODES}", captured.err.strip()), captured.err
     assert "dbt:" not in captured.out  # no model was built
-    after = fingerprint(landed)
+    after = fingerprint(warehouse)
     # the poisoned load was rolled back and no model ran: the table and everything built on it are as they were
     assert after["raw_erp.sales_orders"] == before["raw_erp.sales_orders"]
     models = ("staging.", "intermediate.", "quality.", "marts.")
     assert {n: v for n, v in after.items() if n.startswith(models)} == {
         n: v for n, v in before.items() if n.startswith(models)
     }
+    assert serving_state(built_copy) == published_before
 
 
-def test_a_failed_gate_is_recorded_with_its_counts_and_reported(env, landed):
-    null_customer_codes(env)
-    assert main(["run", "--as-of", AS_OF]) == 1
-    failed = results(landed, "NOT passed AND severity = 'error'")
-    assert failed[["table_name", "check_name", "column_name"]].values.tolist() == [
-        ["erp.sales_orders", "customer_code_not_null", "customer_code"]
-    ]
-    assert 25 < failed["unexpected_percent"][0] < 35
-    reports = sorted((landed.parent / "reports").glob("run-*.html"), key=lambda p: p.stat().st_mtime)
-    assert "1 blocking check(s) failed" in reports[-1].read_text()
+# -- freshness, drift and empty segment tables -------------------------------------------------------
 
 
-@pytest.mark.parametrize("full_refresh", [False, True], ids=["reloaded_table", "full_refresh"])
-def test_volume_check_blocks_a_shrunken_source(env, capsys, landed, full_refresh):
-    """Campaigns are reloaded whole every night; any table is on --full-refresh."""
-    table = "sales_orders" if full_refresh else "campaigns"
-    database = "erp.sqlite" if full_refresh else "crm.sqlite"
-    before = raw_counts(landed)
-    sqlite(env / database, f"DELETE FROM {table} WHERE rowid % 2 = 0")
-    capsys.readouterr()
-
-    assert main(["run", "--as-of", AS_OF, *(["--full-refresh"] if full_refresh else [])]) == 1
-
-    source = "erp" if full_refresh else "crm"
-    err = capsys.readouterr().err.strip()
-    assert re.fullmatch(
-        rf"error: {source}\.{table}: expect_table_row_count_to_be_between failed: [\d,]+ rows, "
-        rf"expected >= [\d,]+ rows \(check volume\)",
-        err,
-    ), err
-    assert raw_counts(landed)[f"{source}.{table}"] == before[f"{source}.{table}"]
-
-
-def test_freshness_warns_on_a_stale_source_and_passes_on_a_fresh_one(first_run, tmp_path):
+def test_freshness_warns_on_a_stale_source_and_passes_on_a_fresh_one(built_two_dates, tmp_path):
     """The demo sources of the tests end on END_DATE, months ago: stale. Sources ending yesterday are fresh."""
-    stale = results(first_run / "warehouse.duckdb", "check_name = 'freshness'")
+    stale = results(
+        built_two_dates.warehouse, f"check_name = 'freshness' AND run_id = '{built_two_dates.run_ids[END_DATE]}'"
+    )
     assert len(stale) == 6 and set(stale["severity"]) == {WARN} and not stale["passed"].any()
     assert stale["observed"].str.startswith(str(END_DATE)[:7]).all()
 
     yesterday = Settings.from_env({}).yesterday()
-    make_sources(tmp_path / "fresh", customers=400, seed=3, end_date=yesterday)
-    assert run_cli(settings_for(tmp_path / "fresh", tmp_path), "run") == 0
-    fresh = results(tmp_path / "data" / "warehouse.duckdb", "check_name = 'freshness'")
-    assert len(fresh) == 6 and fresh["passed"].all()
+    make_sources(tmp_path / "fresh", customers=100, seed=3, end_date=yesterday)
+    fresh = [
+        outcome
+        for landing in land_sources(tmp_path / "warehouse.duckdb", source_urls(tmp_path / "fresh"), validate=validate)
+        for outcome in landing.checks
+        if outcome.check == "freshness"
+    ]
+    assert len(fresh) == 6 and all(outcome.passed for outcome in fresh)
 
 
-def test_drift_warns_when_segments_move_and_an_empty_segment_table_blocks(env, capsys, landed, tmp_path):
-    # the day before with other ABC thresholds: class sizes move far more than 20%
-    day_before = (END_DATE - timedelta(days=1)).isoformat()
-    assert main(["run", "--as-of", day_before, "--vars", '{"abc_a_share": 0.5, "abc_b_share": 0.6}']) == 0
-    assert main(["run", "--as-of", AS_OF]) == 0
-    drift = results(landed, "check_name = 'assert_segment_sizes_steady'").sort_values("checked_at")
-    assert set(drift["severity"]) == {WARN}
-    assert drift["passed"].iloc[-2]  # the day before has no earlier date to drift from
-    assert not drift["passed"].iloc[-1] and drift["unexpected_count"].iloc[-1] >= 2
+def drift_check(warehouse: Path, run_id: str) -> dict:
+    [row] = results(warehouse, f"check_name = 'assert_segment_sizes_steady' AND run_id = '{run_id}'").to_dict("records")
+    return row
 
-    # sources that hold no customers at all: every table an empty file
+
+def test_drift_warns_when_segments_move_since_the_previous_date(built_two_dates, runs_over_time):
+    """The two-date build ran END_DATE first, with no earlier date to drift from. The backfill's first date comes six
+    weeks after the date before it in the history, and the demo's segments move in six weeks."""
+    first = drift_check(built_two_dates.warehouse, built_two_dates.run_ids[END_DATE])
+    backfill = drift_check(runs_over_time.warehouse, runs_over_time.backfill.run_id)
+    assert first["severity"] == backfill["severity"] == WARN
+    assert first["passed"]
+
+    with duck.connect(runs_over_time.warehouse, read_only=True) as con:
+        sizes = con.execute(
+            "SELECT CAST(as_of_date AS VARCHAR) AS as_of_date, dimension, segment, customers "
+            "FROM marts.segment_summary "
+            "WHERE dimension IN ('strategy_group', 'rfm_segment', 'abc_class') AND segment <> 'not_scored'"
+        ).df()
+    sizes = sizes.pivot_table(index=["dimension", "segment"], columns="as_of_date", values="customers").fillna(0)
+    backfilled = {d.isoformat() for d in (BACKFILL[0], END_DATE, NEXT_DAY)}
+    moved = sum(
+        int(((sizes[date] - sizes[previous]).abs() > 0.2 * sizes[previous]).sum())  # more than drift_max_share
+        for previous, date in itertools.pairwise(sorted(sizes.columns))
+        if date in backfilled
+    )
+    assert moved >= 2
+    assert not backfill["passed"] and backfill["unexpected_count"] == moved
+
+
+def test_an_empty_segment_table_blocks_the_models(env, tmp_path):
+    """Sources that hold no customers at all, every table an empty file: they pass their suites and land, and then
+    the models build empty segment tables, which must never be published."""
+    urls = {}
     for source in contract.SOURCES:
-        folder = tmp_path / "empty" / source
-        folder.mkdir(parents=True)
+        urls[source] = tmp_path / "empty" / source
+        urls[source].mkdir(parents=True)
         for table in contract.tables_of(source):
-            (folder / f"{table.name}.csv").touch()
-    settings = {
-        **settings_for(env, tmp_path / "empty_run"),
-        **{f"CRMSEG_{s.upper()}_URL": str(tmp_path / "empty" / s) for s in contract.SOURCES},
-    }
-    capsys.readouterr()
-    assert run_cli(settings, "run", "--as-of", AS_OF) == 1
-    err = capsys.readouterr().err.strip()
-    assert re.fullmatch(
-        r"error: marts\.\w+: dbt test \w+ failed for \d+ rows \(check \w+\)( \(and \d+ more .*)?", err
-    ), err
+            (urls[source] / f"{table.name}.csv").touch()
+    land_sources(Settings.from_env().warehouse_path, urls, validate=validate)
+
+    result = materialize("dbt")
+
+    assert not result.success
+    failure = first_failure(result)
+    assert re.fullmatch(r"marts\.\w+: dbt test \w+ failed for \d+ rows \(check \w+\)( \(and \d+ more .*)?", failure), (
+        failure
+    )
