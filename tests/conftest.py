@@ -247,8 +247,12 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 300) -
 def materialize(
     *keys: str, extract_config: dict | None = None, instance: dg.DagsterInstance | None = None
 ) -> dg.ExecuteInProcessResult:
-    """A run of the nightly job for END_DATE restricted to these assets ('raw_erp/sales_orders'; 'dbt' for every
-    dbt model), with the resources the definitions give them from the settings in the environment."""
+    """These assets alone ('raw_erp/sales_orders'; 'dbt' for every dbt model), with the resources the definitions
+    give them from the settings in the environment.
+
+    A run of the nightly job restricted to them rather than `dagster.materialize`, so that the run has the job's
+    name and END_DATE's partition, as the failure alert and the recorded checks of a real run do.
+    """
     from orchestration.definitions import DBT_OP, JOB_NAME, build_definitions
 
     defs = build_definitions(Settings.from_env())

@@ -104,7 +104,10 @@ def test_postgres_readers_may_only_read(built_two_dates, postgres_url, tmp_path)
     published = publish(built_two_dates.warehouse, tmp_path / "serving", "run-1", TIMEZONE, postgres_url)
     assert pg_state(postgres_url)[:3] == ("run-1", AS_OF, published.rows["customer_segments"])
     with psycopg.connect(reader_url(postgres_url), autocommit=True) as pg:
-        assert pg.execute("SELECT count(*) FROM crmseg.customer_segments").fetchone()[0] > 0
+        assert (
+            pg.execute("SELECT count(*) FROM crmseg.customer_segments").fetchone()[0]
+            == published.rows["customer_segments"]
+        )
         for statement in (
             "DELETE FROM crmseg.customer_segments",
             "INSERT INTO crmseg.segment_summary (segment) VALUES ('x')",
