@@ -63,8 +63,8 @@ def test_staging_gives_exactly_the_reasons_the_contract_names(table):
             assert checks[f"unknown_parent:{c.name}"].startswith(f"{c.name} is not null and not is_")
 
 
-def test_the_staged_tables_have_the_contract_columns_and_types(first_run):
-    with duck.connect(first_run / "warehouse.duckdb", read_only=True) as con:
+def test_the_staged_tables_have_the_contract_columns_and_types(built_two_dates):
+    with duck.connect(built_two_dates.warehouse, read_only=True) as con:
         for table in contract.TABLES:
             staged = con.execute(
                 f"SELECT column_name, column_type FROM (DESCRIBE staging.stg_{table.source}__{table.name})"
@@ -73,11 +73,11 @@ def test_the_staged_tables_have_the_contract_columns_and_types(first_run):
             assert staged == expected, table.qualified
 
 
-def test_the_suites_and_staging_find_the_same_malformed_emails_and_phones(first_run):
+def test_the_suites_and_staging_find_the_same_malformed_emails_and_phones(built_two_dates):
     """The suites judge formats on values normalised as staging normalises them: on the first (full) load, each
     format check fails for exactly the rows staging rejects for that format."""
     checked = 0
-    with duck.connect(first_run / "warehouse.duckdb", read_only=True) as con:
+    with duck.connect(built_two_dates.warehouse, read_only=True) as con:
         for table in contract.TABLES:
             for column in (c for c in table.columns if c.format in (contract.EMAIL, contract.PHONE)):
                 suite = con.execute(
