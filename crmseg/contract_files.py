@@ -42,16 +42,30 @@ def suite(table: Table) -> dict:
     checks.append(unique)
     for c in table.columns:
         if c.accepted:
-            checks.append(check(f"{c.name}_accepted", "expect_column_values_to_be_in_set", "accepted",
-                                column=c.name, value_set=list(c.accepted)))  # fmt: skip
+            checks.append(
+                check(
+                    f"{c.name}_accepted",
+                    "expect_column_values_to_be_in_set",
+                    "accepted",
+                    column=c.name,
+                    value_set=list(c.accepted),
+                )
+            )
         if c.has_range:
             bounds = {k: v for k, v in (("min_value", c.minimum), ("max_value", c.maximum)) if v is not None}
             checks.append(
                 check(f"{c.name}_range", "expect_column_values_to_be_between", "range", column=c.name, **bounds)
             )
         if c.format:
-            checks.append(check(f"{c.name}_format", "expect_column_values_to_match_regex", "format",
-                                column=c.name, regex=f"^(?:{FORMAT_PATTERNS[c.format]})$"))  # fmt: skip
+            checks.append(
+                check(
+                    f"{c.name}_format",
+                    "expect_column_values_to_match_regex",
+                    "format",
+                    column=c.name,
+                    regex=f"^(?:{FORMAT_PATTERNS[c.format]})$",
+                )
+            )
     for c in table.columns:
         if c.happened:
             load = "_loaded_on" if c.type == DATE else "_loaded_at"
@@ -62,9 +76,16 @@ def suite(table: Table) -> dict:
     checks[-1]["meta"].update(scope="table", max_drop_share=table.max_drop_share)
     if table.fresh_column:
         # the newest change that has happened: a date typed a decade ahead says nothing of freshness
-        checks.append(check("freshness", "expect_column_max_to_be_between", column=table.fresh_column,
-                            min_value={"$PARAMETER": "fresh_after"}, condition_parser="pandas",
-                            row_condition=f"{table.fresh_column} <= _loaded_at"))  # fmt: skip
+        checks.append(
+            check(
+                "freshness",
+                "expect_column_max_to_be_between",
+                column=table.fresh_column,
+                min_value={"$PARAMETER": "fresh_after"},
+                condition_parser="pandas",
+                row_condition=f"{table.fresh_column} <= _loaded_at",
+            )
+        )
         checks[-1]["meta"].update(scope="table", max_age_days=table.max_age_days)
     return {
         "name": f"raw_{table.source}.{table.name}",
@@ -80,8 +101,15 @@ def check(name: str, type_: str, kind: str | None = None, **kwargs) -> dict:
 
 def pair(name: str, kind: str, earlier: str, later: str) -> dict:
     """`earlier` must not come after `later` where both are given."""
-    return check(name, "expect_column_pair_values_a_to_be_greater_than_b", kind, column_A=later, column_B=earlier,
-                 or_equal=True, ignore_row_if="either_value_is_missing")  # fmt: skip
+    return check(
+        name,
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        kind,
+        column_A=later,
+        column_B=earlier,
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
 
 
 def dbt_macro() -> str:

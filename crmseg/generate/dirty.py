@@ -14,10 +14,12 @@ from datetime import date
 import duckdb
 import numpy as np
 
+from crmseg import contract
 from crmseg.duck import literal
 from crmseg.generate.company import PLANTED
 
-FULL_WIDTH = "０１２３４５６７８９"
+# the full-width digits staging turns back into digits
+FULL_WIDTH_DIGITS = contract.FULL_WIDTH[:10]
 
 # kind -> table -> the columns it changes, in turn
 KINDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -139,7 +141,7 @@ def _mutation(kind: str, name: str, column: str, end_date: date) -> str:
         return (
             f"{column} = CASE _row % 3 WHEN 0 THEN '+86 ' || {column} "
             f"WHEN 1 THEN '0086-' || regexp_replace({column}, '^(...)(....)(....)$', '\\1 \\2 \\3') "
-            f"ELSE translate({column}, '0123456789', '{FULL_WIDTH}') END"
+            f"ELSE translate({column}, '{contract.HALF_WIDTH[:10]}', '{FULL_WIDTH_DIGITS}') END"
         )
     if kind == "malformed_contacts":
         if "email" in column:
