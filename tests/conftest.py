@@ -278,20 +278,22 @@ def source_urls(sources: Path) -> dict[str, str]:
     return {source: settings[variable] for source, variable in SOURCE_URL_VARS.items()}
 
 
-def land_sources(warehouse: Path, urls: dict[str, str | Path], **options) -> list[LandingResult]:
+def land_sources(
+    warehouse: Path, urls: dict[str, str | Path], load_id: str = "landing", **options
+) -> dict[str, LandingResult]:
     """Every source table landed in the warehouse by the landing itself (behind the quality gate if given
-    `validate`)."""
-    return [
-        land_table(
+    `validate`), by qualified name."""
+    return {
+        table.qualified: land_table(
             warehouse,
             SourceLocation.parse(table.source, str(urls[table.source])),
             table,
-            load_id="landing",
+            load_id=load_id,
             timezone="Asia/Shanghai",
             **options,
         )
         for table in contract.TABLES
-    ]
+    }
 
 
 @pytest.fixture(scope="session")

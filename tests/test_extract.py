@@ -14,7 +14,7 @@ from crmseg import contract, duck
 from crmseg.generate.sinks import engine_url
 from crmseg.landing import LandingResult, land_table
 from crmseg.sources import SourceLocation
-from tests.conftest import make_sources, raw_counts
+from tests.conftest import land_sources, make_sources, raw_counts
 
 NEW_ORDER = (
     "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) "
@@ -125,17 +125,7 @@ def backend(request, tmp_path) -> Backend:
 
 
 def land_all(warehouse: Path, backend: Backend, **options) -> dict[str, LandingResult]:
-    return {
-        table.qualified: land_table(
-            warehouse,
-            SourceLocation.parse(table.source, backend.urls[table.source]),
-            table,
-            load_id=f"test-{len(options)}",
-            timezone="Asia/Shanghai",
-            **options,
-        )
-        for table in contract.TABLES
-    }
+    return land_sources(warehouse, backend.urls, load_id=f"test-{len(options)}", **options)
 
 
 def contents(warehouse: Path, qualified: str) -> set[tuple]:

@@ -311,7 +311,9 @@ def test_freshness_warns_on_a_stale_source_and_passes_on_a_fresh_one(built_two_d
     make_sources(tmp_path / "fresh", customers=100, seed=3, end_date=yesterday)
     fresh = [
         outcome
-        for landing in land_sources(tmp_path / "warehouse.duckdb", source_urls(tmp_path / "fresh"), validate=validate)
+        for landing in land_sources(
+            tmp_path / "warehouse.duckdb", source_urls(tmp_path / "fresh"), validate=validate
+        ).values()
         for outcome in landing.checks
         if outcome.check == "freshness"
     ]

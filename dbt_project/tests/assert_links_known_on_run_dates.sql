@@ -9,8 +9,8 @@ with dates as (
 erp_customers as (
     select
         customer_code,
-        min(cast(dbt_valid_from as date)) as history_from
-    from {{ ref('erp_customers_history') }}
+        min(history_from) as history_from
+    from {{ ref('int_erp_customer_versions') }}
     group by customer_code
 ),
 
@@ -25,9 +25,9 @@ first_orders as (
 tickets as (
     select
         ticket_id,
-        cast(min(created_at) as date) as created_date,
-        min(cast(dbt_valid_from as date)) as history_from
-    from {{ ref('service_tickets_history') }}
+        min(created_date) as created_date,
+        min(history_from) as history_from
+    from {{ ref('int_ticket_versions') }}
     group by ticket_id
 )
 
