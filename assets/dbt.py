@@ -14,6 +14,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from assets.publish import published_by_six
 from assets.quality import record_checks
+from crmseg import duck
 from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed
 from crmseg.summary import segment_markdown
 from orchestration.resources import WarehouseResource
@@ -25,6 +26,7 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 class DbtConfig(dg.Config):
     vars: str = "{}"  # dbt vars as JSON, exactly as `dbt --vars`; the as-of dates come from the partitions
+    full_refresh: bool = False  # stage every landed row again (`crmseg run --full-refresh`); the history stays
 
 
 class CrmsegDbtTranslator(DagsterDbtTranslator):
@@ -87,8 +89,12 @@ def prepare_manifest(project: DbtProject) -> None:
         raise RuntimeError(f"dbt parse failed: {(done.stdout + done.stderr).strip()[-2000:]}")
 
 
-def dbt_build_args(first_date: str, last_date: str, user_vars: str) -> list[str]:
-    """The `dbt build` command for a range of as-of dates; user vars may not set the dates themselves."""
+def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh: bool = False) -> list[str]:
+    """The `dbt build` command for a range of as-of dates; user vars may not set the dates themselves.
+
+    A full refresh rebuilds the incremental staging from every landed row; the history of past runs
+    (int_customer_segments, full_refresh=false) is kept.
+    """
     try:
         extra = json.loads(user_vars or "{}")
     except json.JSONDecodeError as exc:
@@ -110,6 +116,7 @@ def dbt_build_args(first_date: str, last_date: str, user_vars: str) -> list[str]
         "tag:cross_db",
         "--vars",
         json.dumps({**extra, **dates}, sort_keys=True),
+        *(["--full-refresh"] if full_refresh else []),
     ]
 
 
@@ -133,8 +140,9 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtConfig
     ):
         dates = context.partition_key_range
-        args = dbt_build_args(dates.start, dates.end, config.vars)
+        args = dbt_build_args(dates.start, dates.end, config.vars, config.full_refresh)
         env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone, "DBT_LOG_PATH": str(data_dir / "dbt")}
+        env |= duckdb_environment()
         outcomes: list[CheckOutcome] = []
         events: list = []  # kept until dbt has ended and released the warehouse, then given row counts
         failure: DagsterDbtCliRuntimeError | None = None
@@ -191,6 +199,13 @@ def test_outcome(result: dg.AssetCheckResult, tests: Mapping[str, Any]) -> Check
         rows=None,
         unexpected_count=int(metadata.get("dagster_dbt/failed_row_count") or 0),
     )
+
+
+def duckdb_environment() -> dict[str, str]:
+    """The DuckDB limits crmseg's own connections use, for the dbt profile to read (dbt_project/profiles.yml)."""
+    config = duck.resource_config()
+    names = {"memory_limit": duck.MEMORY_LIMIT_VAR, "threads": duck.THREADS_VAR, "temp_directory": duck.TEMP_DIR_VAR}
+    return {names[setting]: str(value) for setting, value in config.items()}
 
 
 class _environment:

@@ -54,21 +54,39 @@ def extension_directory() -> str:
     return str(root)
 
 
+# What one DuckDB instance may use: its memory (beyond it, large work spills to the temporary directory) and
+# threads. The dbt profile reads the same variables with the same defaults (dbt_project/profiles.yml).
+MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = "CRMSEG_DUCKDB_MEMORY_LIMIT", "CRMSEG_DUCKDB_THREADS", "CRMSEG_DUCKDB_TEMP_DIR"
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def resource_config(environ: os._Environ | dict | None = None) -> dict[str, str | int]:
+    """DuckDB's memory_limit, threads and temp_directory from the environment (threads: every core, the
+    temporary directory: DuckDB's own `<database>.tmp` beside the file, unless set)."""
+    env = os.environ if environ is None else environ
+    config: dict[str, str | int] = {"memory_limit": env.get(MEMORY_LIMIT_VAR) or DEFAULT_MEMORY_LIMIT}
+    config["threads"] = int(env.get(THREADS_VAR) or os.cpu_count() or 1)
+    if env.get(TEMP_DIR_VAR):
+        config["temp_directory"] = env[TEMP_DIR_VAR]
+    return config
+
+
 def connect(
     path: str | os.PathLike = ":memory:",
     *,
     read_only: bool = False,
     timezone: str | None = None,
-    memory_limit: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open DuckDB with the offline extension directory and the session time zone.
+    """Open DuckDB with the offline extension directory, the resource limits and the session time zone.
 
     The time zone matters: timestamps without an offset are local time in
     CRMSEG_TIMEZONE, and DuckDB reads them in its session time zone.
     """
-    config = {"extension_directory": extension_directory(), "autoinstall_known_extensions": False}
-    if memory_limit:
-        config["memory_limit"] = memory_limit
+    config = {
+        "extension_directory": extension_directory(),
+        "autoinstall_known_extensions": False,
+        **resource_config(),
+    }
     if str(path) != ":memory:" and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only, config=config)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crmseg.duck import MEMORY_LIMIT_VAR, THREADS_VAR
 from crmseg.errors import CrmsegError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -43,6 +45,7 @@ class Settings:
             date.fromisoformat(start_date)
         except ValueError:
             raise CrmsegError(f"CRMSEG_START_DATE: not a date (YYYY-MM-DD): {start_date!r}") from None
+        check_duckdb_limits(env)
         return cls(
             data_dir=data_dir,
             timezone=timezone,
@@ -82,3 +85,13 @@ class Settings:
         """Yesterday in the configured time zone: the default as-of date."""
         now = now or datetime.now(ZoneInfo(self.timezone))
         return now.astimezone(ZoneInfo(self.timezone)).date() - timedelta(days=1)
+
+
+def check_duckdb_limits(env) -> None:
+    """CRMSEG_DUCKDB_MEMORY_LIMIT as DuckDB reads it (e.g. 3GB, 500MiB) and CRMSEG_DUCKDB_THREADS a positive count."""
+    memory = env.get(MEMORY_LIMIT_VAR)
+    if memory and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory.strip(), re.IGNORECASE):
+        raise CrmsegError(f"{MEMORY_LIMIT_VAR}: not an amount of memory such as 3GB or 500MiB: {memory!r}")
+    threads = env.get(THREADS_VAR)
+    if threads and not (threads.isdigit() and int(threads) > 0):
+        raise CrmsegError(f"{THREADS_VAR}: not a positive number of threads: {threads!r}")

@@ -141,7 +141,7 @@ def execute(
         tags["dagster/asset_partition_range_end"] = last
     run_config: dict = {
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
-        "ops": {DBT_OP: {"config": {"vars": json.dumps(dbt_vars or {}, sort_keys=True)}}},
+        "ops": {DBT_OP: {"config": {"vars": json.dumps(dbt_vars or {}, sort_keys=True), "full_refresh": full_refresh}}},
     }
     extract_config = {**(extract_config or {}), **({"full_refresh": True} if full_refresh else {})}
     if extract_config:
@@ -314,7 +314,9 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="one run of the whole pipeline for one as-of date")
     run.add_argument("--as-of", type=_date, help="as-of date (default yesterday in CRMSEG_TIMEZONE)")
     run.add_argument("--vars", help="dbt vars as JSON, exactly as `dbt --vars`")
-    run.add_argument("--full-refresh", action="store_true", help="reload every source table whole")
+    run.add_argument(
+        "--full-refresh", action="store_true", help="reload every source table whole and stage every row again"
+    )
     run.set_defaults(handler=cmd_run)
 
     backfill = commands.add_parser("backfill", help="every as-of date in a range, as one run")

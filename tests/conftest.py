@@ -245,7 +245,10 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 300) -
 
 
 def materialize(
-    *keys: str, extract_config: dict | None = None, instance: dg.DagsterInstance | None = None
+    *keys: str,
+    extract_config: dict | None = None,
+    dbt_config: dict | None = None,
+    instance: dg.DagsterInstance | None = None,
 ) -> dg.ExecuteInProcessResult:
     """These assets alone ('raw_erp/sales_orders'; 'dbt' for every dbt model), with the resources the definitions
     give them from the settings in the environment.
@@ -263,8 +266,11 @@ def materialize(
         else:
             selected.append(dg.AssetKey.from_user_string(key))
     ops = {defs.resolve_assets_def(key).op.name for key in selected} - {DBT_OP}
+    run_config = {"ops": {op: {"config": extract_config} for op in ops}} if extract_config else {"ops": {}}
+    if dbt_config:
+        run_config["ops"][DBT_OP] = {"config": dbt_config}
     return defs.resolve_job_def(JOB_NAME).execute_in_process(
-        run_config={"ops": {op: {"config": extract_config} for op in ops}} if extract_config else None,
+        run_config=run_config,
         asset_selection=selected,
         partition_key=END_DATE.isoformat(),
         instance=instance or dg.DagsterInstance.ephemeral(),

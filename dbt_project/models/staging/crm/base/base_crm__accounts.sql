@@ -1,4 +1,6 @@
 -- One row per landed CRM account row: typed, normalised, with the reasons it cannot be staged ('' for none).
+{{ config(pre_hook="{{ restage_whole_after_full_load('crm', 'accounts') }}") }}
+
 with source as (
     select * from {{ source('crm', 'accounts') }}
 ),
@@ -27,6 +29,27 @@ texts as (
     from source
 ),
 
+keyed as (
+    select
+        *,
+        {{ record_key(['account_id']) }} as record_key
+    from texts
+),
+
+{% if is_incremental() %}
+restaged as (
+    {{ keys_to_restage('keyed') }}
+),
+{% endif %}
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {% if is_incremental() %}
+    where record_key in (select record_key from restaged)
+    {% endif %}
+),
+
 typed as (
     select
         *,
@@ -35,7 +58,7 @@ typed as (
         {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at,
         {{ as_boolean('is_deleted__text') }} as is_deleted
-    from texts
+    from scoped
 ),
 
 ranked as (
@@ -51,7 +74,6 @@ ranked as (
 checked as (
     select
         *,
-        {{ record_key(['account_id']) }} as record_key,
         concat_ws(
             ';',
             case when account_id is null then 'null_key:account_id' end,

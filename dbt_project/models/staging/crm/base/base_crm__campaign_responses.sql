@@ -1,4 +1,6 @@
 -- One row per landed campaign response row: typed, with the reasons it cannot be staged ('' for none).
+{{ config(pre_hook="{{ restage_whole_after_full_load('crm', 'campaign_responses') }}") }}
+
 with source as (
     select * from {{ source('crm', 'campaign_responses') }}
 ),
@@ -35,11 +37,32 @@ texts as (
     from source
 ),
 
+keyed as (
+    select
+        *,
+        {{ record_key(['response_id']) }} as record_key
+    from texts
+),
+
+{% if is_incremental() %}
+restaged as (
+    {{ keys_to_restage('keyed', [('accounts', 'account_id', 'is_account_staged'), ('campaigns', 'campaign_id', 'is_campaign_staged')]) }}
+),
+{% endif %}
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {% if is_incremental() %}
+    where record_key in (select record_key from restaged)
+    {% endif %}
+),
+
 typed as (
     select
         *,
         {{ try_cast('responded_at__text', 'timestamptz') }} as responded_at
-    from texts
+    from scoped
 ),
 
 ranked as (
@@ -68,7 +91,6 @@ linked as (
 checked as (
     select
         *,
-        {{ record_key(['response_id']) }} as record_key,
         concat_ws(
             ';',
             case when response_id is null then 'null_key:response_id' end,

@@ -1,4 +1,6 @@
 -- One row per landed campaign row: typed, with the reasons it cannot be staged ('' for none).
+{{ config(pre_hook="{{ restage_whole_after_full_load('crm', 'campaigns') }}") }}
+
 with source as (
     select * from {{ source('crm', 'campaigns') }}
 ),
@@ -16,12 +18,33 @@ texts as (
     from source
 ),
 
+keyed as (
+    select
+        *,
+        {{ record_key(['campaign_id']) }} as record_key
+    from texts
+),
+
+{% if is_incremental() %}
+restaged as (
+    {{ keys_to_restage('keyed') }}
+),
+{% endif %}
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {% if is_incremental() %}
+    where record_key in (select record_key from restaged)
+    {% endif %}
+),
+
 typed as (
     select
         *,
         {{ as_date('start_date__text') }} as start_date,
         {{ as_date('end_date__text') }} as end_date
-    from texts
+    from scoped
 ),
 
 ranked as (
@@ -35,7 +58,6 @@ ranked as (
 checked as (
     select
         *,
-        {{ record_key(['campaign_id']) }} as record_key,
         concat_ws(
             ';',
             case when campaign_id is null then 'null_key:campaign_id' end,

@@ -1,4 +1,6 @@
 -- One row per landed CRM contact row: typed, normalised, with the reasons it cannot be staged ('' for none).
+{{ config(pre_hook="{{ restage_whole_after_full_load('crm', 'contacts') }}") }}
+
 with source as (
     select * from {{ source('crm', 'contacts') }}
 ),
@@ -27,12 +29,33 @@ texts as (
     from source
 ),
 
+keyed as (
+    select
+        *,
+        {{ record_key(['contact_id']) }} as record_key
+    from texts
+),
+
+{% if is_incremental() %}
+restaged as (
+    {{ keys_to_restage('keyed', [('accounts', 'account_id', 'is_account_staged')]) }}
+),
+{% endif %}
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {% if is_incremental() %}
+    where record_key in (select record_key from restaged)
+    {% endif %}
+),
+
 typed as (
     select
         *,
         {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
-    from texts
+    from scoped
 ),
 
 ranked as (
@@ -58,7 +81,6 @@ linked as (
 checked as (
     select
         *,
-        {{ record_key(['contact_id']) }} as record_key,
         concat_ws(
             ';',
             case when contact_id is null then 'null_key:contact_id' end,

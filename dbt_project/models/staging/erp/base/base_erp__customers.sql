@@ -1,4 +1,6 @@
 -- One row per landed ERP customer row: typed, normalised, with the reasons it cannot be staged ('' for none).
+{{ config(pre_hook="{{ restage_whole_after_full_load('erp', 'customers') }}") }}
+
 with source as (
     select * from {{ source('erp', 'customers') }}
 ),
@@ -20,12 +22,33 @@ texts as (
     from source
 ),
 
+keyed as (
+    select
+        *,
+        {{ record_key(['customer_code']) }} as record_key
+    from texts
+),
+
+{% if is_incremental() %}
+restaged as (
+    {{ keys_to_restage('keyed') }}
+),
+{% endif %}
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {% if is_incremental() %}
+    where record_key in (select record_key from restaged)
+    {% endif %}
+),
+
 typed as (
     select
         *,
         {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
-    from texts
+    from scoped
 ),
 
 ranked as (
@@ -42,7 +65,6 @@ ranked as (
 checked as (
     select
         *,
-        {{ record_key(['customer_code']) }} as record_key,
         concat_ws(
             ';',
             case when customer_code is null then 'null_key:customer_code' end,

@@ -1,4 +1,6 @@
 -- One row per landed sales order line row: typed, with the reasons it cannot be staged ('' for none).
+{{ config(pre_hook="{{ restage_whole_after_full_load('erp', 'sales_order_lines') }}") }}
+
 with source as (
     select * from {{ source('erp', 'sales_order_lines') }}
 ),
@@ -28,6 +30,27 @@ texts as (
     from source
 ),
 
+keyed as (
+    select
+        *,
+        {{ record_key(['order_id', 'line_no__text']) }} as record_key
+    from texts
+),
+
+{% if is_incremental() %}
+restaged as (
+    {{ keys_to_restage('keyed', [('orders', 'order_id', 'is_order_staged')]) }}
+),
+{% endif %}
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {% if is_incremental() %}
+    where record_key in (select record_key from restaged)
+    {% endif %}
+),
+
 typed as (
     select
         *,
@@ -36,7 +59,7 @@ typed as (
         {{ try_cast('unit_price__text', 'decimal(18, 2)') }} as unit_price,
         {{ try_cast('discount_amount__text', 'decimal(18, 2)') }} as discount_amount,
         {{ try_cast('line_amount__text', 'decimal(18, 2)') }} as line_amount
-    from texts
+    from scoped
 ),
 
 ranked as (
@@ -62,7 +85,6 @@ linked as (
 checked as (
     select
         *,
-        {{ record_key(['order_id', 'line_no__text']) }} as record_key,
         concat_ws(
             ';',
             case when order_id is null or line_no__text is null then 'null_key:order_id,line_no' end,

@@ -1,4 +1,6 @@
 -- One row per landed sales order row: typed, with the reasons it cannot be staged ('' for none).
+{{ config(pre_hook="{{ restage_whole_after_full_load('erp', 'sales_orders') }}") }}
+
 with source as (
     select * from {{ source('erp', 'sales_orders') }}
 ),
@@ -26,13 +28,34 @@ texts as (
     from source
 ),
 
+keyed as (
+    select
+        *,
+        {{ record_key(['order_id']) }} as record_key
+    from texts
+),
+
+{% if is_incremental() %}
+restaged as (
+    {{ keys_to_restage('keyed', [('customers', 'customer_code', 'is_customer_staged')]) }}
+),
+{% endif %}
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {% if is_incremental() %}
+    where record_key in (select record_key from restaged)
+    {% endif %}
+),
+
 typed as (
     select
         *,
         {{ as_date('order_date__text') }} as order_date,
         {{ try_cast('total_amount__text', 'decimal(18, 2)') }} as total_amount,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
-    from texts
+    from scoped
 ),
 
 ranked as (
@@ -58,7 +81,6 @@ linked as (
 checked as (
     select
         *,
-        {{ record_key(['order_id']) }} as record_key,
         concat_ws(
             ';',
             case when order_id is null then 'null_key:order_id' end,

@@ -1,4 +1,6 @@
 -- One row per landed ticket row: typed, normalised, with the reasons it cannot be staged ('' for none).
+{{ config(pre_hook="{{ restage_whole_after_full_load('service', 'tickets') }}") }}
+
 with source as (
     select * from {{ source('service', 'tickets') }}
 ),
@@ -22,6 +24,27 @@ texts as (
     from source
 ),
 
+keyed as (
+    select
+        *,
+        {{ record_key(['ticket_id']) }} as record_key
+    from texts
+),
+
+{% if is_incremental() %}
+restaged as (
+    {{ keys_to_restage('keyed') }}
+),
+{% endif %}
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {% if is_incremental() %}
+    where record_key in (select record_key from restaged)
+    {% endif %}
+),
+
 typed as (
     select
         *,
@@ -29,7 +52,7 @@ typed as (
         {{ try_cast('resolved_at__text', 'timestamptz') }} as resolved_at,
         {{ as_integer('satisfaction_score__text') }} as satisfaction_score,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
-    from texts
+    from scoped
 ),
 
 ranked as (
@@ -46,7 +69,6 @@ ranked as (
 checked as (
     select
         *,
-        {{ record_key(['ticket_id']) }} as record_key,
         concat_ws(
             ';',
             case when ticket_id is null then 'null_key:ticket_id' end,

@@ -1,0 +1,123 @@
+"""A night costs what changed: the incremental build gives, row for row, what a full rebuild gives."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from crmseg.settings import Settings
+from tests.conftest import END_DATE, land_sources, materialize, rerate, source_urls, sqlite
+
+# the changes are made now: the demo sources hold dirty moments after END_DATE, which the landing's high-water
+# mark passes
+CHANGED_AT = datetime.now().isoformat(sep=" ", timespec="seconds")
+LATE_ORDER = "SO-LATE-NIGHT"
+# the tables the models build (views read them); the raw landings and the load state are the same in both
+BUILT_SCHEMAS = ("staging", "history", "intermediate", "quality", "marts")
+
+
+def next_days_changes(sources: Path) -> str:
+    """A day of changes of every kind: inserts, updates, a deletion, a late order, rows made and left rejected.
+
+    Returns the customer whose name is removed: it is rejected, and with it its orders and their lines.
+    """
+    erp, crm = sources / "erp.sqlite", sources / "crm.sqlite"
+    with sqlite3.connect(erp) as con:
+        rejected, busy = con.execute(
+            "SELECT min(CASE WHEN customer_name IS NOT NULL THEN customer_code END), max(customer_code) FROM customers "
+            "WHERE customer_code IN (SELECT customer_code FROM sales_orders)"
+        ).fetchone()
+    sqlite(
+        erp,
+        f"UPDATE customers SET customer_name = NULL, updated_at = '{CHANGED_AT}' WHERE customer_code = '{rejected}'",
+        # an order is cancelled
+        f"UPDATE sales_orders SET status = 'cancelled', updated_at = '{CHANGED_AT}' "
+        f"WHERE order_id = (SELECT min(order_id) FROM sales_orders WHERE customer_code = '{busy}')",
+        # an order dated a month ago arrives today, with a good line and a line whose quantity is not a number
+        "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) "
+        f"VALUES ('{LATE_ORDER}', '{busy}', date('{END_DATE}', '-30 days'), 'completed', 800.00, '{CHANGED_AT}')",
+        "INSERT INTO sales_order_lines (order_id, line_no, product_code, quantity, unit_price, line_amount) "
+        f"VALUES ('{LATE_ORDER}', 1, 'PRI-0030', 1, 500, 500), ('{LATE_ORDER}', 2, 'PRI-0031', 'many', 300, 300)",
+    )
+    sqlite(
+        crm,
+        # an account is deleted in the CRM, another moves industry, and a new one is created
+        f"UPDATE accounts SET is_deleted = 1, updated_at = '{CHANGED_AT}' "
+        "WHERE account_id = (SELECT min(account_id) FROM accounts WHERE is_deleted = 0)",
+        f"UPDATE accounts SET industry = 'shipping', updated_at = '{CHANGED_AT}' "
+        "WHERE account_id = (SELECT max(account_id) FROM accounts WHERE is_deleted = 0)",
+        "INSERT INTO accounts (account_id, account_name, customer_type, created_at, updated_at, is_deleted) "
+        f"VALUES ('ACC-NEW-NIGHT', '新夜贸易有限公司', 'enterprise', '{CHANGED_AT}', '{CHANGED_AT}', 0)",
+    )
+    tickets = sources / "service" / "tickets.jsonl"
+    first_ticket = json.loads(tickets.read_text().splitlines()[0])["ticket_id"]
+    rerate(tickets, first_ticket, 1, CHANGED_AT)
+    return rejected
+
+
+def built_tables(warehouse: Path) -> dict[str, list[str]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "SELECT schema_name || '.' || table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+            f"WHERE schema_name IN {BUILT_SCHEMAS} AND NOT internal "
+            "AND (schema_name, table_name) IN (SELECT (schema_name, table_name) FROM duckdb_tables()) "
+            "GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+    return dict(rows)
+
+
+def rows_only_in(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], one: str, other: str) -> int:
+    listed = ", ".join(f'"{c}"' for c in columns)
+    return con.execute(
+        f"SELECT count(*) FROM (SELECT {listed} FROM {one}.{table} EXCEPT ALL SELECT {listed} FROM {other}.{table})"
+    ).fetchone()[0]
+
+
+def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env, landed, tmp_path, monkeypatch):
+    assert materialize("dbt").success  # the first night: every model built from the first landing
+
+    rejected_customer = next_days_changes(env)
+    landings = land_sources(landed, source_urls(env), load_id="next-night")
+    assert landings["erp.sales_orders"].mode == "incremental"
+    assert landings["erp.sales_order_lines"].rows_extracted < landings["erp.sales_order_lines"].rows_in_raw
+    assert materialize("dbt").success  # the next night: the staging takes only what changed
+
+    rebuilt = tmp_path / "rebuilt"
+    rebuilt.mkdir()
+    shutil.copy(landed, rebuilt / "warehouse.duckdb")  # the same landings, built again from nothing
+    monkeypatch.setenv("CRMSEG_DATA_DIR", str(rebuilt))
+    assert Settings.from_env().warehouse_path == rebuilt / "warehouse.duckdb"
+    assert materialize("dbt", dbt_config={"full_refresh": True}).success
+
+    tables = built_tables(landed)
+    assert tables == built_tables(rebuilt / "warehouse.duckdb")
+    assert {"staging.base_erp__sales_order_lines", "marts.customer_segments"} <= set(tables)
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{landed}' AS incremental (READ_ONLY)")
+        con.execute(f"ATTACH '{rebuilt / 'warehouse.duckdb'}' AS rebuilt (READ_ONLY)")
+        differing = {
+            table: (
+                rows_only_in(con, table, columns, "incremental", "rebuilt"),
+                rows_only_in(con, table, columns, "rebuilt", "incremental"),
+            )
+            for table, columns in tables.items()
+        }
+        # the changes reached the staging: the late order's lines, one of them rejected, and the rejected customer's
+        reasons = dict(
+            con.execute(
+                "SELECT line_no__text, reject_reasons FROM incremental.staging.base_erp__sales_order_lines "
+                f"WHERE order_id = '{LATE_ORDER}'"
+            ).fetchall()
+        )
+        orders_reasons = con.execute(
+            "SELECT DISTINCT reject_reasons FROM incremental.staging.base_erp__sales_orders WHERE customer_code = ?",
+            [rejected_customer],
+        ).fetchall()
+    assert {table: counts for table, counts in differing.items() if counts != (0, 0)} == {}
+    assert reasons == {"1": "", "2": "invalid_type:quantity"}
+    assert orders_reasons == [("rejected_parent:customer_code",)]
