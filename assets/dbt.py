@@ -148,9 +148,14 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
         failure: DagsterDbtCliRuntimeError | None = None
         try:
             with _environment(env):
+                built, to_build = 0, len(context.selected_asset_keys)
                 for event in dbt.cli(args, context=context).stream():
                     if isinstance(event, dg.AssetCheckResult):
                         outcomes.append(test_outcome(event, tests))
+                    elif isinstance(event, dg.Output):
+                        built += 1
+                        key = context.asset_key_for_output(event.output_name)
+                        context.log.info(f"dbt {built} of {to_build}: {'.'.join(key.path)}")
                     events.append(event)
         except DagsterDbtCliRuntimeError as exc:
             failure = exc

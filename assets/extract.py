@@ -88,9 +88,11 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
             tries = f" (gave up after {context.retry_number + 1} attempts)" if exc.transient else ""
             metadata = {"source": table.source, "table": table.name}
             raise dg.Failure(description=f"{exc}{tries}", metadata=metadata) from None
+        warnings = sum(not o.passed for o in result.checks)
         context.log.info(
-            f"{table.qualified}: {result.mode} load of {result.rows_extracted} rows, "
-            f"{result.rows_in_raw} in {result.raw_table}"
+            f"{table.qualified}: {result.mode} load of {result.rows_extracted:,} rows, {result.rows_in_raw:,} in "
+            f"{result.raw_table}; {len(result.checks)} checks, {warnings} warning{'' if warnings == 1 else 's'} "
+            f"({result.seconds:.1f}s)"
         )
         report = record_checks(context, warehouse, list(result.checks))
         yield dg.MaterializeResult(
@@ -102,7 +104,7 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
                 "high_water_mark": str(result.high_water_mark) if result.high_water_mark else "none",
                 "location": result.location,
                 "missing_optional_columns": ", ".join(result.missing_optional_columns) or "none",
-                "warnings": sum(not o.passed for o in result.checks),
+                "warnings": warnings,
                 "report": dg.MetadataValue.path(report),
                 "seconds": round(result.seconds, 3),
                 "dagster/column_schema": dg.TableSchema(

@@ -2,8 +2,13 @@
 
     BENCH_CUSTOMERS=1000000 make bench     # the sizes the issues quote (default)
     BENCH_CUSTOMERS=100000 make bench      # a quicker look
-    BENCH_PARTS=dbt make bench             # some parts (generate, extract, land, suites, dbt, publish, backfill);
-                                           # earlier output is reused
+    BENCH_PARTS=dbt make bench             # some parts (generate, runs, extract, land, suites, dbt, publish,
+                                           # backfill); earlier output is reused
+
+The runs part times `crmseg run` as a user runs it, a first full run and the
+next night after a day of source changes, each against a hand-written DuckDB
+floor (bench/floor.sql: land every table and compute SPEC section 5, nothing
+else) measured in the same bench.
 
 The backfill part compares a 30-day backfill as one run with 30 single-day
 runs, on its own sources of BENCH_BACKFILL_CUSTOMERS customers (100,000).
@@ -256,7 +261,102 @@ def stage_backfill(single_run: bool) -> dict:
     return {"rows": BACKFILL_DAYS, "seconds": seconds, "runs": len(outcomes)}
 
 
+def stage_floor() -> dict:
+    """The hand-written floor (bench/floor.sql): land every source table and compute SPEC section 5, nothing else."""
+    from crmseg import duck
+
+    sql = (ROOT / "floor.sql").read_text().replace("{sources}", str(WORK / "sources"))
+    path = WORK / "floor.duckdb"
+    path.unlink(missing_ok=True)
+    land, segments = sql.replace("{as_of}", END_DATE.isoformat()).split("CREATE TABLE segments")
+    started = time.monotonic()
+    with duck.connect(path, timezone="Asia/Shanghai") as con:
+        con.execute(land)
+        landed = time.monotonic() - started
+        con.execute("CREATE TABLE segments" + segments)
+        rows = con.execute("SELECT count(*) FROM segments").fetchone()[0]
+    seconds = time.monotonic() - started
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "steps": {"land": round(landed, 1), "section 5": round(seconds - landed, 1)},
+    }
+
+
+def day_of_changes(sources: Path, at: str) -> None:
+    """A night's worth of source changes: one row in 365 of accounts, ERP customers and orders changed (the
+    orders' lines come along), and as many new campaign responses."""
+    import sqlite3
+
+    for database, statements in (
+        (
+            "crm.sqlite",
+            [
+                f"UPDATE accounts SET updated_at = '{at}' WHERE rowid % 365 = 0",
+                "INSERT INTO campaign_responses SELECT response_id || '-next', campaign_id, account_id, response_type, "
+                f"'{at}' FROM campaign_responses WHERE rowid % 365 = 0",
+            ],
+        ),
+        (
+            "erp.sqlite",
+            [
+                f"UPDATE customers SET updated_at = '{at}' WHERE rowid % 365 = 0",
+                f"UPDATE sales_orders SET updated_at = '{at}' WHERE rowid % 365 = 0",
+            ],
+        ),
+    ):
+        with sqlite3.connect(sources / database) as con:
+            for statement in statements:
+                con.execute(statement)
+
+
+def stage_run(night: str) -> dict:
+    """`crmseg run` through the CLI's own path on its own copy of the sources: the first full run for END_DATE
+    ("first"), or the next night ("next": a day of changes, then the run for the day after)."""
+    from datetime import timedelta
+
+    import dagster as dg
+
+    from crmseg.settings import Settings
+    from orchestration.cli import execute
+
+    sources, data = WORK / "run-sources", WORK / "run-data"
+    if night == "first":
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(sources, ignore_errors=True)
+        shutil.copytree(WORK / "sources", sources)
+        as_of = END_DATE
+    else:
+        day_of_changes(sources, datetime.now().isoformat(sep=" ", timespec="seconds"))
+        as_of = END_DATE + timedelta(days=1)
+    os.environ.update(
+        CRMSEG_DATA_DIR=str(data),
+        DAGSTER_HOME=str(data / "dagster"),
+        CRMSEG_CRM_URL=f"sqlite:///{sources / 'crm.sqlite'}",
+        CRMSEG_ERP_URL=f"sqlite:///{sources / 'erp.sqlite'}",
+        CRMSEG_SERVICE_URL=str(sources / "service"),
+    )
+    started = time.monotonic()
+    outcome = execute(Settings.from_env(), as_of=as_of, quiet=True)
+    seconds = time.monotonic() - started
+    assert outcome.success, outcome.failure
+    steps = {
+        stats.step_key: round(stats.end_time - stats.start_time, 1)
+        for stats in dg.DagsterInstance.get().get_run_step_stats(outcome.run_id)
+        if stats.end_time and stats.start_time
+    }
+    return {
+        "rows": sum(m.get("rows_extracted", 0) for m in outcome.materialized.values()),
+        "seconds": seconds,
+        "steps": dict(sorted(steps.items(), key=lambda item: -item[1])),
+        "dbt_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
+
+
 STAGES = {
+    "floor": stage_floor,
+    "run_first": lambda: stage_run("first"),
+    "run_next": lambda: stage_run("next"),
     "generate": stage_generate,
     "load_postgres": lambda: stage_load(POSTGRES_ADMIN_URL),
     "load_mariadb": lambda: stage_load(MARIADB_ADMIN_URL),
@@ -319,6 +419,28 @@ def bench_extraction(record, results: dict) -> None:
         print(f"  {database}: extraction runs at {ratio:.2f}x the rate of the database's own bulk export")
 
 
+def bench_runs(record, results: dict) -> None:
+    """The floor, then `crmseg run` for a first full run and for the next night, each as a ratio to the floor.
+
+    Peak memory is the larger of the CLI process's and dbt's (they do not work at the same time)."""
+    record("floor: land + SPEC section 5", run_stage("floor"))
+    floor = results["floor: land + SPEC section 5"]["seconds"]
+    print(
+        "    "
+        + ", ".join(
+            f"{step} {seconds:.1f} s" for step, seconds in results["floor: land + SPEC section 5"]["steps"].items()
+        )
+    )
+    for name, stage in (("first full run", "run_first"), ("next night", "run_next")):
+        figures = run_stage(stage)
+        figures["peak_rss_mib"] = max(figures["peak_rss_mib"], figures["dbt_peak_rss_mib"])
+        figures["floor_ratio"] = round(figures["seconds"] / floor, 2)
+        record(f"crmseg run: {name}", figures)
+        print(f"    {figures['floor_ratio']:.2f}x the floor; where the time goes:")
+        for step, seconds in list(figures["steps"].items())[:6]:
+            print(f"      {step:<40} {seconds:>8.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", choices=STAGES, help="run one stage and print its figures as JSON (internal)")
@@ -342,9 +464,11 @@ def main() -> None:
             flush=True,
         )
 
-    parts = set(os.environ.get("BENCH_PARTS", "generate,extract,land,suites,dbt,publish,backfill").split(","))
+    parts = set(os.environ.get("BENCH_PARTS", "generate,runs,extract,land,suites,dbt,publish,backfill").split(","))
     if "generate" in parts or not (WORK / "sources" / "manifest.json").exists():
         record("generate (sqlite + jsonl)", run_stage("generate"))
+    if "runs" in parts:
+        bench_runs(record, results)
     if "extract" in parts:
         bench_extraction(record, results)
     if "land" in parts or not (WORK / "warehouse-embedded" / "warehouse.duckdb").exists():

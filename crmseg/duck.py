@@ -56,7 +56,11 @@ def extension_directory() -> str:
 
 # What one DuckDB instance may use: its memory (beyond it, large work spills to the temporary directory) and
 # threads. The dbt profile reads the same variables with the same defaults (dbt_project/profiles.yml).
-MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = "CRMSEG_DUCKDB_MEMORY_LIMIT", "CRMSEG_DUCKDB_THREADS", "CRMSEG_DUCKDB_TEMP_DIR"
+MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = (
+    "CRMSEG_DUCKDB_MEMORY_LIMIT",
+    "CRMSEG_DUCKDB_THREADS",
+    "CRMSEG_DUCKDB_TEMP_DIR",
+)
 DEFAULT_MEMORY_LIMIT = "3GB"
 
 

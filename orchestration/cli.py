@@ -118,12 +118,22 @@ def execute(
     full_refresh: bool = False,
     extract_config: dict | None = None,
     verbose: bool = False,
+    quiet: bool = False,
 ) -> RunOutcome:
-    """One run of `nightly_segmentation`: one as-of date, or a range of dates as a single run."""
+    """One run of `nightly_segmentation`: one as-of date, or a range of dates as a single run.
+
+    It prints each step as it finishes (orchestration/progress.py); `verbose` prints Dagster's own log
+    instead, and `quiet` nothing.
+    """
     from assets.extract import extract_assets
     from orchestration.definitions import DBT_OP, JOB_NAME, build_definitions
+    from orchestration.progress import Progress
 
-    job = build_definitions(settings).resolve_job_def(JOB_NAME)
+    progress = None if quiet or verbose else Progress(steps=0)
+    defs = build_definitions(settings, {"progress": progress.logger_definition()} if progress else None)
+    job = defs.resolve_job_def(JOB_NAME)
+    if progress:
+        progress.steps = len(defs.resolve_all_asset_keys())  # each table landed, dbt model built, the publish
     if start is not None and end is not None:
         if start > end:
             raise CrmsegError(f"backfill --start {start} is after --end {end}")
@@ -139,8 +149,11 @@ def execute(
     else:  # a range of partitions as one run
         tags["dagster/asset_partition_range_start"] = first
         tags["dagster/asset_partition_range_end"] = last
+    loggers: dict = {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}
+    if progress:
+        loggers["progress"] = {}
     run_config: dict = {
-        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
+        "loggers": loggers,
         "ops": {DBT_OP: {"config": {"vars": json.dumps(dbt_vars or {}, sort_keys=True), "full_refresh": full_refresh}}},
     }
     extract_config = {**(extract_config or {}), **({"full_refresh": True} if full_refresh else {})}
@@ -149,13 +162,17 @@ def execute(
     started = time.monotonic()
     # dbt's progress goes to stdout; quiet unless asked (it is kept in $CRMSEG_DATA_DIR/dbt/dbt.log)
     with contextlib.redirect_stdout(sys.stdout if verbose else io.StringIO()):
-        result = job.execute_in_process(
-            run_config=run_config,
-            instance=dagster_instance(settings),
-            partition_key=partition_key,
-            tags=tags,
-            raise_on_error=False,
-        )
+        try:
+            result = job.execute_in_process(
+                run_config=run_config,
+                instance=dagster_instance(settings),
+                partition_key=partition_key,
+                tags=tags,
+                raise_on_error=False,
+            )
+        finally:
+            if progress:
+                progress.close()
     outcome = RunOutcome(result.run_id, result.success, time.monotonic() - started)
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
@@ -233,10 +250,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         dbt_vars=parse_vars(args.vars),
         full_refresh=args.full_refresh,
         verbose=args.verbose,
+        quiet=args.quiet,
     )
     as_of = (args.as_of or settings.yesterday()).isoformat()
-    code = report(outcome, f"run for {as_of}", settings)
-    if code == 0:
+    code = report(outcome, f"run for {as_of}", settings, args.quiet)
+    if code == 0 and not args.quiet:
         print_summaries(settings, as_of, outcome.run_id)
     return code
 
@@ -249,8 +267,15 @@ def print_summaries(settings: Settings, as_of: str, run_id: str) -> None:
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    outcome = execute(settings, start=args.start, end=args.end, dbt_vars=parse_vars(args.vars), verbose=args.verbose)
-    return report(outcome, f"backfill {args.start} .. {args.end}", settings)
+    outcome = execute(
+        settings,
+        start=args.start,
+        end=args.end,
+        dbt_vars=parse_vars(args.vars),
+        verbose=args.verbose,
+        quiet=args.quiet,
+    )
+    return report(outcome, f"backfill {args.start} .. {args.end}", settings, args.quiet)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -284,8 +309,10 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached
 
 
-def report(outcome: RunOutcome, what: str, settings: Settings) -> int:
-    print_outcome(outcome, what, settings)
+def report(outcome: RunOutcome, what: str, settings: Settings, quiet: bool = False) -> int:
+    """The run's outcome; `quiet` prints only a failure (to stderr), for cron."""
+    if not quiet:
+        print_outcome(outcome, what, settings)
     if outcome.success:
         return 0
     print(f"error: {outcome.failure}", file=sys.stderr)
@@ -334,6 +361,10 @@ def parser() -> argparse.ArgumentParser:
 
     for command in (run, backfill, demo):
         command.add_argument("--verbose", action="store_true", help="show Dagster's log while running")
+    for command in (run, backfill):
+        command.add_argument(
+            "--quiet", action="store_true", help="print nothing unless the run fails (for cron); exit status as ever"
+        )
     return main_parser
 
 

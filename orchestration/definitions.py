@@ -38,7 +38,8 @@ def source_resource(settings: Settings, source: str) -> SourceResource:
     return SourceResource(name=source, url=url)
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(settings: Settings, loggers: dict[str, dg.LoggerDefinition] | None = None) -> dg.Definitions:
+    """loggers: besides Dagster's console logger (the CLI adds its progress printer)."""
     partitions = daily_partitions(settings)
     job = dg.define_asset_job(
         JOB_NAME,
@@ -61,6 +62,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[job],
         schedules=[schedule],
         sensors=[build_failure_alert(job, settings.alert_webhook_url)],
+        loggers={"console": dg.colored_console_logger, **(loggers or {})},
         resources={
             "warehouse": WarehouseResource(
                 path=str(settings.warehouse_path), timezone=settings.timezone, reports_dir=str(settings.reports_dir)

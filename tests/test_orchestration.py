@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import re
 from datetime import datetime
@@ -16,7 +18,16 @@ from crmseg import contract, duck
 from crmseg.settings import SOURCE_URL_VARS, Settings
 from orchestration.cli import first_failure, main
 from orchestration.definitions import JOB_NAME, SCHEDULE_NAME, build_definitions
-from tests.conftest import BUILT_DATES, fingerprint, materialize, pg_state, reader_url, sqlite
+from orchestration.progress import Progress
+from tests.conftest import (
+    BUILT_DATES,
+    fingerprint,
+    materialize,
+    pg_state,
+    reader_url,
+    renamed_required_column,
+    sqlite,
+)
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
 
@@ -71,6 +82,48 @@ def test_a_run_lands_every_table_and_is_recorded_in_the_instance(built_two_dates
     assert {run.run_id: run.tags["crmseg/as_of_dates"] for run in runs} == {
         run_id: f"{as_of}..{as_of}" for as_of, run_id in built_two_dates.run_ids.items()
     }
+
+
+def test_a_run_prints_each_step_as_it_finishes_with_the_time_since_it_began(built_two_dates):
+    """Output to a file or a pipe (here a buffer): plain lines, one per table landed, dbt model and the publish."""
+    for as_of in BUILT_DATES:
+        lines = [line for line in built_two_dates.printed[as_of].splitlines() if line.startswith("[")]
+        stamps = [float(m[1]) * 60 + float(m[2]) for m in (re.match(r"\[(\d\d):(\d\d\.\d)\] ", x) for x in lines)]
+        assert stamps == sorted(stamps) and stamps[-1] > 0
+        steps = [line.split("] ", 1)[1] for line in lines]
+        for table in contract.TABLES:
+            assert any(
+                re.fullmatch(rf"{table.qualified}: (full|incremental) load of [\d,]+ rows, .* \d+ checks, .*", step)
+                for step in steps
+            ), table.qualified
+        built = [step for step in steps if step.startswith("dbt ")]
+        assert built and built[-1].startswith(f"dbt {len(built)} of {len(built)}: ")
+        assert steps[-1].startswith(f"published {max(BUILT_DATES)} to ")
+
+
+def test_the_progress_bar_shows_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    progress = Progress(steps=4, stream=screen)
+    for message in ("crm.accounts: full load of 3 rows, 3 in raw_crm.accounts", "quality report: x.html"):
+        record = logging.LogRecord("dagster", logging.INFO, "", 0, message, None, None)
+        record.dagster_meta = {"orig_message": message, "dagster_event": None}
+        progress.emit(record)
+    progress.close()
+    shown = screen.getvalue()
+    assert "crm.accounts: full load of 3 rows" in shown and "quality report" not in shown
+    assert "██████░░░░░░░░░░░░░░░░░░ 1/4" in shown
+
+
+def test_quiet_prints_nothing_but_the_failure(env, capsys):
+    renamed_required_column(env)
+    assert main(["run", "--quiet", "--as-of", "2026-06-30"]) == 1
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err.count("\n") == 1 and "customer_code" in printed.err, printed.err
 
 
 def test_usage_errors_are_one_line(env, capsys):

@@ -205,6 +205,8 @@ def test_dbt_build_args_for_a_range_of_dates(user_vars, expected_vars):
     args = dbt_build_args("2026-06-01", "2026-06-30", user_vars)
     assert args[:5] == ["build", "--exclude-resource-type", "unit_test", "--exclude", "tag:cross_db"]
     assert json.loads(args[args.index("--vars") + 1]) == expected_vars
+    assert "--full-refresh" not in args
+    assert dbt_build_args("2026-06-01", "2026-06-30", user_vars, full_refresh=True)[-1] == "--full-refresh"
 
 
 @pytest.mark.parametrize(

@@ -32,10 +32,17 @@
     coalesce(case when {{ is_staged }} then 'staged' when not {{ is_staged }} then 'rejected' end, 'unknown')
 {%- endmacro %}
 
-{#- The record keys to stage again: keyed rows landed since the last build, and the staged rows whose parent
-    changed state. parents: (parent CTE, join column, staged-state column of this model) for each parent. -#}
+{#- In an incremental build, a filter on the keyed rows: the record keys to stage again, those with a row landed
+    since the last build and those whose parent changed state. parents: (parent CTE, join column, this model's
+    column holding the parent's state) for each parent. A first or full build stages every row. -#}
+{% macro restage_only(keyed, parents=[]) -%}
+    {%- if is_incremental() -%}
+        where record_key in ({{ keys_to_restage(keyed, parents) }})
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro keys_to_restage(keyed, parents=[]) -%}
-    select record_key from {{ keyed }} where _loaded_at > {{ last_staged_load() }}
+    select landed.record_key from {{ keyed }} as landed where landed._loaded_at > {{ last_staged_load() }}
     {%- for parent, column, is_staged in parents %}
     union
     select staged.record_key

@@ -36,18 +36,10 @@ keyed as (
     from texts
 ),
 
-{% if is_incremental() %}
-restaged as (
-    {{ keys_to_restage('keyed', [('accounts', 'account_id', 'is_account_staged')]) }}
-),
-{% endif %}
-
 scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
-    {% if is_incremental() %}
-    where record_key in (select record_key from restaged)
-    {% endif %}
+    {{ restage_only('keyed', [('accounts', 'account_id', 'is_account_staged')]) }}
 ),
 
 typed as (
