@@ -32,17 +32,25 @@
     coalesce(case when {{ is_staged }} then 'staged' when not {{ is_staged }} then 'rejected' end, 'unknown')
 {%- endmacro %}
 
+{#- The key a landed row is staged under, from the source's key columns. -#}
+{% macro staged_key(key_columns) -%}
+    {%- set texts = [] -%}
+    {%- for column in key_columns -%}{%- do texts.append(text(column)) -%}{%- endfor -%}
+    {{ record_key(texts) }}
+{%- endmacro %}
+
 {#- In an incremental build, a filter on the keyed rows: the record keys to stage again, those with a row landed
     since the last build and those whose parent changed state. parents: (parent CTE, join column, this model's
     column holding the parent's state) for each parent. A first or full build stages every row. -#}
-{% macro restage_only(keyed, parents=[]) -%}
+{% macro restage_only(key_columns, parents=[]) -%}
     {%- if is_incremental() -%}
-        where record_key in ({{ keys_to_restage(keyed, parents) }})
+        where record_key in ({{ keys_to_restage(key_columns, parents) }})
     {%- endif -%}
 {%- endmacro %}
 
-{% macro keys_to_restage(keyed, parents=[]) -%}
-    select landed.record_key from {{ keyed }} as landed where landed._loaded_at > {{ last_staged_load() }}
+{#- The landed rows are read straight from the source, where the filter on _loaded_at skips whole row groups. -#}
+{% macro keys_to_restage(key_columns, parents=[]) -%}
+    select {{ staged_key(key_columns) }} from source where _loaded_at > {{ last_staged_load() }}
     {%- for parent, column, is_staged in parents %}
     union
     select staged.record_key

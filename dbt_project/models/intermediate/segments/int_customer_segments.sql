@@ -1,4 +1,7 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date', on_schema_change='fail', full_refresh=false) }}
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date',
+    on_schema_change='fail', full_refresh=false
+) }}
 -- One row per customer per as-of date that has been run: scores, every segment of SPEC section 5 and the rule that
 -- placed the customer in its strategy group. Each run replaces the dates it builds and no other, so every table of
 -- the latest date (customer_segments, strategy_assignments) is read from here alone.

@@ -5,6 +5,20 @@ with source as (
     select * from {{ source('crm', 'accounts') }}
 ),
 
+keyed as (
+    -- each landed row with the key it is staged under
+    select
+        *,
+        {{ staged_key(['account_id']) }} as record_key
+    from source
+),
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {{ restage_only(['account_id']) }}
+),
+
 texts as (
     select
         {{ text('account_id') }} as account_id,
@@ -25,21 +39,9 @@ texts as (
         {{ text('updated_at') }} as updated_at__text,
         {{ text('is_deleted') }} as is_deleted__text,
         _load_id,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        *,
-        {{ record_key(['account_id']) }} as record_key
-    from texts
-),
-
-scoped as (
-    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
-    select * from keyed
-    {{ restage_only('keyed') }}
+        _loaded_at,
+        record_key
+    from scoped
 ),
 
 typed as (
@@ -50,7 +52,7 @@ typed as (
         {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at,
         {{ as_boolean('is_deleted__text') }} as is_deleted
-    from scoped
+    from texts
 ),
 
 ranked as (

@@ -25,6 +25,23 @@ campaigns as (
     group by campaign_id
 ),
 
+keyed as (
+    -- each landed row with the key it is staged under
+    select
+        *,
+        {{ staged_key(['response_id']) }} as record_key
+    from source
+),
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {{ restage_only(
+        ['response_id'],
+        [('accounts', 'account_id', 'is_account_staged'), ('campaigns', 'campaign_id', 'is_campaign_staged')]
+    ) }}
+),
+
 texts as (
     select
         {{ text('response_id') }} as response_id,
@@ -33,28 +50,16 @@ texts as (
         lower({{ text('response_type') }}) as response_type,
         {{ text('responded_at') }} as responded_at__text,
         _load_id,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        *,
-        {{ record_key(['response_id']) }} as record_key
-    from texts
-),
-
-scoped as (
-    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
-    select * from keyed
-    {{ restage_only('keyed', [('accounts', 'account_id', 'is_account_staged'), ('campaigns', 'campaign_id', 'is_campaign_staged')]) }}
+        _loaded_at,
+        record_key
+    from scoped
 ),
 
 typed as (
     select
         *,
         {{ try_cast('responded_at__text', 'timestamptz') }} as responded_at
-    from scoped
+    from texts
 ),
 
 ranked as (

@@ -5,6 +5,20 @@ with source as (
     select * from {{ source('crm', 'campaigns') }}
 ),
 
+keyed as (
+    -- each landed row with the key it is staged under
+    select
+        *,
+        {{ staged_key(['campaign_id']) }} as record_key
+    from source
+),
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {{ restage_only(['campaign_id']) }}
+),
+
 texts as (
     select
         {{ text('campaign_id') }} as campaign_id,
@@ -14,21 +28,9 @@ texts as (
         {{ text('start_date') }} as start_date__text,
         {{ text('end_date') }} as end_date__text,
         _load_id,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        *,
-        {{ record_key(['campaign_id']) }} as record_key
-    from texts
-),
-
-scoped as (
-    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
-    select * from keyed
-    {{ restage_only('keyed') }}
+        _loaded_at,
+        record_key
+    from scoped
 ),
 
 typed as (
@@ -36,7 +38,7 @@ typed as (
         *,
         {{ as_date('start_date__text') }} as start_date,
         {{ as_date('end_date__text') }} as end_date
-    from scoped
+    from texts
 ),
 
 ranked as (

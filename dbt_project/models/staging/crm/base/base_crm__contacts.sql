@@ -15,6 +15,20 @@ accounts as (
     group by account_id
 ),
 
+keyed as (
+    -- each landed row with the key it is staged under
+    select
+        *,
+        {{ staged_key(['contact_id']) }} as record_key
+    from source
+),
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {{ restage_only(['contact_id'], [('accounts', 'account_id', 'is_account_staged')]) }}
+),
+
 texts as (
     select
         {{ text('contact_id') }} as contact_id,
@@ -25,21 +39,9 @@ texts as (
         {{ text('created_at') }} as created_at__text,
         {{ text('updated_at') }} as updated_at__text,
         _load_id,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        *,
-        {{ record_key(['contact_id']) }} as record_key
-    from texts
-),
-
-scoped as (
-    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
-    select * from keyed
-    {{ restage_only('keyed', [('accounts', 'account_id', 'is_account_staged')]) }}
+        _loaded_at,
+        record_key
+    from scoped
 ),
 
 typed as (
@@ -47,7 +49,7 @@ typed as (
         *,
         {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
-    from scoped
+    from texts
 ),
 
 ranked as (

@@ -5,6 +5,20 @@ with source as (
     select * from {{ source('erp', 'customers') }}
 ),
 
+keyed as (
+    -- each landed row with the key it is staged under
+    select
+        *,
+        {{ staged_key(['customer_code']) }} as record_key
+    from source
+),
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {{ restage_only(['customer_code']) }}
+),
+
 texts as (
     select
         {{ text('customer_code') }} as customer_code,
@@ -18,21 +32,9 @@ texts as (
         {{ text('created_at') }} as created_at__text,
         {{ text('updated_at') }} as updated_at__text,
         _load_id,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        *,
-        {{ record_key(['customer_code']) }} as record_key
-    from texts
-),
-
-scoped as (
-    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
-    select * from keyed
-    {{ restage_only('keyed') }}
+        _loaded_at,
+        record_key
+    from scoped
 ),
 
 typed as (
@@ -40,7 +42,7 @@ typed as (
         *,
         {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
-    from scoped
+    from texts
 ),
 
 ranked as (

@@ -15,6 +15,20 @@ orders as (
     group by order_id
 ),
 
+keyed as (
+    -- each landed row with the key it is staged under
+    select
+        *,
+        {{ staged_key(['order_id', 'line_no']) }} as record_key
+    from source
+),
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {{ restage_only(['order_id', 'line_no'], [('orders', 'order_id', 'is_order_staged')]) }}
+),
+
 texts as (
     select
         {{ text('order_id') }} as order_id,
@@ -26,21 +40,9 @@ texts as (
         {{ text('discount_amount') }} as discount_amount__text,
         {{ text('line_amount') }} as line_amount__text,
         _load_id,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        *,
-        {{ record_key(['order_id', 'line_no__text']) }} as record_key
-    from texts
-),
-
-scoped as (
-    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
-    select * from keyed
-    {{ restage_only('keyed', [('orders', 'order_id', 'is_order_staged')]) }}
+        _loaded_at,
+        record_key
+    from scoped
 ),
 
 typed as (
@@ -51,7 +53,7 @@ typed as (
         {{ try_cast('unit_price__text', 'decimal(18, 2)') }} as unit_price,
         {{ try_cast('discount_amount__text', 'decimal(18, 2)') }} as discount_amount,
         {{ try_cast('line_amount__text', 'decimal(18, 2)') }} as line_amount
-    from scoped
+    from texts
 ),
 
 ranked as (

@@ -15,6 +15,20 @@ customers as (
     group by customer_code
 ),
 
+keyed as (
+    -- each landed row with the key it is staged under
+    select
+        *,
+        {{ staged_key(['order_id']) }} as record_key
+    from source
+),
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {{ restage_only(['order_id'], [('customers', 'customer_code', 'is_customer_staged')]) }}
+),
+
 texts as (
     select
         {{ text('order_id') }} as order_id,
@@ -24,21 +38,9 @@ texts as (
         {{ text('total_amount') }} as total_amount__text,
         {{ text('updated_at') }} as updated_at__text,
         _load_id,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        *,
-        {{ record_key(['order_id']) }} as record_key
-    from texts
-),
-
-scoped as (
-    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
-    select * from keyed
-    {{ restage_only('keyed', [('customers', 'customer_code', 'is_customer_staged')]) }}
+        _loaded_at,
+        record_key
+    from scoped
 ),
 
 typed as (
@@ -47,7 +49,7 @@ typed as (
         {{ as_date('order_date__text') }} as order_date,
         {{ try_cast('total_amount__text', 'decimal(18, 2)') }} as total_amount,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
-    from scoped
+    from texts
 ),
 
 ranked as (

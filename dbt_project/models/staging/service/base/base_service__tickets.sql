@@ -5,6 +5,20 @@ with source as (
     select * from {{ source('service', 'tickets') }}
 ),
 
+keyed as (
+    -- each landed row with the key it is staged under
+    select
+        *,
+        {{ staged_key(['ticket_id']) }} as record_key
+    from source
+),
+
+scoped as (
+    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
+    select * from keyed
+    {{ restage_only(['ticket_id']) }}
+),
+
 texts as (
     select
         {{ text('ticket_id') }} as ticket_id,
@@ -20,21 +34,9 @@ texts as (
         {{ text('satisfaction_score') }} as satisfaction_score__text,
         {{ text('updated_at') }} as updated_at__text,
         _load_id,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        *,
-        {{ record_key(['ticket_id']) }} as record_key
-    from texts
-),
-
-scoped as (
-    -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
-    select * from keyed
-    {{ restage_only('keyed') }}
+        _loaded_at,
+        record_key
+    from scoped
 ),
 
 typed as (
@@ -44,7 +46,7 @@ typed as (
         {{ try_cast('resolved_at__text', 'timestamptz') }} as resolved_at,
         {{ as_integer('satisfaction_score__text') }} as satisfaction_score,
         {{ try_cast('updated_at__text', 'timestamptz') }} as updated_at
-    from scoped
+    from texts
 ),
 
 ranked as (
