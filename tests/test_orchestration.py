@@ -259,3 +259,26 @@ def test_bad_input_fails_with_one_line_and_loses_nothing(
             assert after[name][0] == rows, name
     if failed_table:
         assert after[failed_table] == before[failed_table]
+
+
+def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
+    from assets.dbt import duckdb_environment
+    from crmseg.errors import CrmsegError
+
+    monkeypatch.setenv("CRMSEG_DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.setenv("CRMSEG_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("CRMSEG_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
+    with duck.connect(tmp_path / "w.duckdb") as con:
+        limits = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')"
+        ).fetchone()
+    assert limits == ("953.6 MiB", 1, str(tmp_path / "spill"))
+    # what the dbt profile reads (dbt_project/profiles.yml)
+    assert duckdb_environment() == {
+        "CRMSEG_DUCKDB_MEMORY_LIMIT": "1GB",
+        "CRMSEG_DUCKDB_THREADS": "1",
+        "CRMSEG_DUCKDB_TEMP_DIR": str(tmp_path / "spill"),
+    }
+    monkeypatch.setenv("CRMSEG_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(CrmsegError, match="CRMSEG_DUCKDB_MEMORY_LIMIT: not an amount of memory"):
+        Settings.from_env()
