@@ -142,7 +142,7 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
         dates = context.partition_key_range
         args = dbt_build_args(dates.start, dates.end, config.vars, config.full_refresh)
         env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone, "DBT_LOG_PATH": str(data_dir / "dbt")}
-        env |= duckdb_environment()
+        env |= duck.resource_environment()  # the limits crmseg's own connections use (dbt_project/profiles.yml)
         outcomes: list[CheckOutcome] = []
         events: list = []  # kept until dbt has ended and released the warehouse, then given row counts
         failure: DagsterDbtCliRuntimeError | None = None
@@ -204,13 +204,6 @@ def test_outcome(result: dg.AssetCheckResult, tests: Mapping[str, Any]) -> Check
         rows=None,
         unexpected_count=int(metadata.get("dagster_dbt/failed_row_count") or 0),
     )
-
-
-def duckdb_environment() -> dict[str, str]:
-    """The DuckDB limits crmseg's own connections use, for the dbt profile to read (dbt_project/profiles.yml)."""
-    config = duck.resource_config()
-    names = {"memory_limit": duck.MEMORY_LIMIT_VAR, "threads": duck.THREADS_VAR, "temp_directory": duck.TEMP_DIR_VAR}
-    return {names[setting]: str(value) for setting, value in config.items()}
 
 
 class _environment:

@@ -226,6 +226,20 @@ def stage_publish() -> dict:
     }
 
 
+def settings_for(sources: Path, data_dir: Path, dagster_home: Path):
+    """The CLI's settings for generated sources, set in this stage process's environment as a user sets them."""
+    from crmseg.settings import Settings
+
+    os.environ.update(
+        CRMSEG_DATA_DIR=str(data_dir),
+        DAGSTER_HOME=str(dagster_home),
+        CRMSEG_CRM_URL=f"sqlite:///{sources / 'crm.sqlite'}",
+        CRMSEG_ERP_URL=f"sqlite:///{sources / 'erp.sqlite'}",
+        CRMSEG_SERVICE_URL=str(sources / "service"),
+    )
+    return Settings.from_env()
+
+
 def stage_backfill(single_run: bool) -> dict:
     """BACKFILL_DAYS as-of dates through the CLI's own path: one run for the range, or one run per date.
 
@@ -234,7 +248,6 @@ def stage_backfill(single_run: bool) -> dict:
     from datetime import timedelta
 
     from crmseg.generate import GenerateOptions, generate
-    from crmseg.settings import Settings
     from orchestration.cli import execute
 
     sources = WORK / f"backfill-sources-{BACKFILL_CUSTOMERS}"
@@ -242,14 +255,7 @@ def stage_backfill(single_run: bool) -> dict:
         generate(GenerateOptions(out=sources, customers=BACKFILL_CUSTOMERS, end_date=END_DATE))
     data = WORK / ("backfill-one-run" if single_run else "backfill-daily-runs")
     shutil.rmtree(data, ignore_errors=True)
-    os.environ.update(
-        CRMSEG_DATA_DIR=str(data / "data"),
-        DAGSTER_HOME=str(data / "dagster"),
-        CRMSEG_CRM_URL=f"sqlite:///{sources / 'crm.sqlite'}",
-        CRMSEG_ERP_URL=f"sqlite:///{sources / 'erp.sqlite'}",
-        CRMSEG_SERVICE_URL=str(sources / "service"),
-    )
-    settings = Settings.from_env()
+    settings = settings_for(sources, data / "data", data / "dagster")
     first = END_DATE - timedelta(days=BACKFILL_DAYS - 1)
     started = time.monotonic()
     if single_run:
@@ -318,7 +324,6 @@ def stage_run(night: str) -> dict:
 
     import dagster as dg
 
-    from crmseg.settings import Settings
     from orchestration.cli import execute
 
     sources, data = WORK / "run-sources", WORK / "run-data"
@@ -330,15 +335,9 @@ def stage_run(night: str) -> dict:
     else:
         day_of_changes(sources, datetime.now().isoformat(sep=" ", timespec="seconds"))
         as_of = END_DATE + timedelta(days=1)
-    os.environ.update(
-        CRMSEG_DATA_DIR=str(data),
-        DAGSTER_HOME=str(data / "dagster"),
-        CRMSEG_CRM_URL=f"sqlite:///{sources / 'crm.sqlite'}",
-        CRMSEG_ERP_URL=f"sqlite:///{sources / 'erp.sqlite'}",
-        CRMSEG_SERVICE_URL=str(sources / "service"),
-    )
+    settings = settings_for(sources, data, data / "dagster")
     started = time.monotonic()
-    outcome = execute(Settings.from_env(), as_of=as_of, quiet=True)
+    outcome = execute(settings, as_of=as_of, quiet=True)
     seconds = time.monotonic() - started
     assert outcome.success, outcome.failure
     steps = {
@@ -424,19 +423,14 @@ def bench_runs(record, results: dict) -> None:
     """The floor, then `crmseg run` for a first full run and for the next night, each as a ratio to the floor.
 
     Peak memory is the larger of the CLI process's and dbt's (they do not work at the same time)."""
-    record("floor: land + SPEC section 5", run_stage("floor"))
-    floor = results["floor: land + SPEC section 5"]["seconds"]
-    print(
-        "    "
-        + ", ".join(
-            f"{step} {seconds:.1f} s" for step, seconds in results["floor: land + SPEC section 5"]["steps"].items()
-        )
-    )
+    floor = run_stage("floor")
+    record("floor: land + SPEC section 5", floor)
+    print("    " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in floor["steps"].items()))
     for name, stage in (("first full run", "run_first"), ("next night", "run_next")):
         figures = run_stage(stage)
         cli_peak = figures["peak_rss_mib"]
         figures["peak_rss_mib"] = max(cli_peak, figures["dbt_peak_rss_mib"])
-        figures["floor_ratio"] = round(figures["seconds"] / floor, 2)
+        figures["floor_ratio"] = round(figures["seconds"] / floor["seconds"], 2)
         record(f"crmseg run: {name}", figures)
         print(
             f"    {figures['floor_ratio']:.2f}x the floor; peak of the CLI process {cli_peak:,.0f} MiB, of dbt "

@@ -62,6 +62,7 @@ MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = (
     "CRMSEG_DUCKDB_TEMP_DIR",
 )
 DEFAULT_MEMORY_LIMIT = "3GB"
+SETTING_VARS = {"memory_limit": MEMORY_LIMIT_VAR, "threads": THREADS_VAR, "temp_directory": TEMP_DIR_VAR}
 
 
 def resource_config(environ: os._Environ | dict | None = None) -> dict[str, str | int]:
@@ -73,6 +74,11 @@ def resource_config(environ: os._Environ | dict | None = None) -> dict[str, str 
     if env.get(TEMP_DIR_VAR):
         config["temp_directory"] = env[TEMP_DIR_VAR]
     return config
+
+
+def resource_environment() -> dict[str, str]:
+    """The same limits as environment variables, for a DuckDB another process opens (dbt's profile reads them)."""
+    return {SETTING_VARS[setting]: str(value) for setting, value in resource_config().items()}
 
 
 def connect(

@@ -262,7 +262,6 @@ def test_bad_input_fails_with_one_line_and_loses_nothing(
 
 
 def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
-    from assets.dbt import duckdb_environment
     from crmseg.errors import CrmsegError
 
     monkeypatch.setenv("CRMSEG_DUCKDB_MEMORY_LIMIT", "1GB")
@@ -274,7 +273,7 @@ def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
         ).fetchone()
     assert limits == ("953.6 MiB", 1, str(tmp_path / "spill"))
     # what the dbt profile reads (dbt_project/profiles.yml)
-    assert duckdb_environment() == {
+    assert duck.resource_environment() == {
         "CRMSEG_DUCKDB_MEMORY_LIMIT": "1GB",
         "CRMSEG_DUCKDB_THREADS": "1",
         "CRMSEG_DUCKDB_TEMP_DIR": str(tmp_path / "spill"),

@@ -22,7 +22,7 @@
         delete from {{ this }}
         where not exists (
             select 1 from {{ source(source_name, table_name) }}
-            where _loaded_at <= (select max(_loaded_at) from {{ this }})
+            where _loaded_at <= {{ last_staged_load() }}
         )
     {%- endif -%}
 {%- endmacro %}
