@@ -139,7 +139,8 @@ class _Landing:
         elif table.parent:
             source_sql = f"{select} FROM {self._children_of_changed_parents(relation)}"
         else:
-            source_sql = f"{select} FROM {relation} WHERE {self._changed_since_mark(columns)}"
+            narrowed = self._narrowed(table.name, columns) or relation
+            source_sql = f"{select} FROM {narrowed} WHERE {self._changed_since_mark(columns)}"
 
         con.execute("BEGIN TRANSACTION")
         try:
@@ -228,6 +229,41 @@ class _Landing:
             condition = f"({condition} OR ({column} IS NULL AND {fallback}))"
         return condition
 
+    def _narrowed(self, name: str, columns: dict[str, tuple[str, str]], child: Table | None = None) -> str | None:
+        """For SQLite, whose scanner reads every row of every column it is asked for: a relation SQLite itself
+        narrows to the rows that may have changed since the mark (or the children of such rows), so that few
+        rows cross into DuckDB, where the exact condition is applied. None elsewhere.
+
+        A moment written as text from `YYYY-MM-DD` on is compared as text with the mark's date less two days
+        (an offset moves a moment's date by less); anything else (another format, a number) may have changed.
+        """
+        if self.location.kind != "sqlite":
+            return None
+        table = contract_table(f"{self.table.source}.{name}")
+        ident = self.location.native_identifier
+        threshold = (self._local(self.previous_mark - self.overlap) - timedelta(days=2)).date().isoformat()
+
+        def maybe_after(column: str) -> str:
+            if column not in columns:
+                return "0"
+            actual = ident(columns[column][0])
+            iso_date = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
+            return f"({actual} >= {literal(threshold)} OR NOT ({actual} GLOB '{iso_date}'))"
+
+        condition = maybe_after(table.incremental_column)
+        if table.incremental_fallback:
+            primary = ident(columns[table.incremental_column][0]) if table.incremental_column in columns else "NULL"
+            condition = f"({condition} OR ({primary} IS NULL AND {maybe_after(table.incremental_fallback)}))"
+        _, native_name = self.location.find_table(self.con, name)
+        if child is None:
+            return self.location.native_query(f"SELECT * FROM {ident(native_name)} WHERE {condition}")
+        _, child_name = self.location.find_table(self.con, child.name)
+        join = ident(child.parent[1])
+        return self.location.native_query(
+            f"SELECT * FROM {ident(child_name)} WHERE {join} IN "
+            f"(SELECT {join} FROM {ident(native_name)} WHERE {condition})"
+        )
+
     def _parent(self) -> tuple[Table, str, str | None, dict]:
         parent_name, join_column = self.table.parent
         parent = contract_table(f"{self.table.source}.{parent_name}")
@@ -281,7 +317,9 @@ class _Landing:
             return location.native_query(sql)
         changed = self._after_mark(parent.incremental_column, parent_columns)
         parent_key = quote(parent_columns[join_column][0])
-        return f"{relation} WHERE {join_column} IN (SELECT {parent_key} FROM {parent_relation} WHERE {changed})"
+        parents = self._narrowed(parent.name, parent_columns) or parent_relation
+        children = self._narrowed(parent.name, parent_columns, child=self.table) or relation
+        return f"{children} WHERE {join_column} IN (SELECT {parent_key} FROM {parents} WHERE {changed})"
 
     # -- checking and writing -----------------------------------------------------------
 

@@ -120,7 +120,7 @@ class SourceLocation:
 
     def native_query(self, sql: str) -> str | None:
         """A relation that runs `sql` inside the source database, where DuckDB can."""
-        function = {"postgres": "postgres_query", "mysql": "mysql_query"}.get(self.kind)
+        function = {"postgres": "postgres_query", "mysql": "mysql_query", "sqlite": "sqlite_query"}.get(self.kind)
         return f"{function}({literal(self.catalog)}, {literal(sql)})" if function else None
 
     def native_identifier(self, name: str) -> str:

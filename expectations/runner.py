@@ -11,9 +11,11 @@ judges the landed table as a whole (volume and freshness). Frames are read
 from the warehouse through Arrow, only the columns the suite names, each in
 its contract type (a value that does not cast is null), moments as local time
 in CRMSEG_TIMEZONE and columns with a format normalised as staging normalises
-them: a full load reads the table once, an incremental load its new rows plus
-the columns the table-level checks need. GX on DuckDB through SQLAlchemy is
-unreliable, so GX sees pandas.
+them: a full load reads the table, an incremental load only its new rows. The
+table-level checks read no column: the volume check sees a frame of as many
+rows as the table holds, and the freshness check (a column's largest value)
+a frame of the one value the warehouse finds. GX on DuckDB through SQLAlchemy
+is unreliable, so GX sees pandas.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ SMALL_LOAD_ROWS = 100
 # moment and as a local date (the session time zone is CRMSEG_TIMEZONE).
 LOAD_COLUMNS = {"_loaded_at": "CAST(_loaded_at AS TIMESTAMP)", "_loaded_on": "CAST(_loaded_at AS DATE)"}
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
+# table-level expectations on a column's aggregate, judged on the aggregate the warehouse computes
+AGGREGATES = {"expect_column_max_to_be_between": "max", "expect_column_min_to_be_between": "min"}
 
 
 @cache
@@ -75,13 +79,55 @@ def validate(
     expectations = load_suite(table.qualified)["expectations"]
     on_load = [e for e in expectations if scope(e) == LOAD]
     on_table = [e for e in expectations if scope(e) == TABLE]
-    if whole_table:
-        load_frame = table_frame = read_frame(con, table, raw_table, columns_named(table, expectations))
-    else:
-        load_frame = read_frame(con, table, raw_table, columns_named(table, on_load), load_id=load_id)
-        table_frame = read_frame(con, table, raw_table, columns_named(table, on_table))
+    load_frame = read_frame(
+        con, table, raw_table, columns_named(table, on_load), load_id=None if whole_table else load_id
+    )
     outcomes = run_suite(table, [small_load_allowance(e, len(load_frame)) for e in on_load], load_frame, {})
-    return outcomes + run_suite(table, on_table, table_frame, table_parameters(con, table, on_table))
+    # the table-level checks: the row count on a frame of as many rows, and a column's largest or smallest value on
+    # a frame of the one value the warehouse finds, so that no night reads a whole column out of it
+    parameters = table_parameters(con, table, on_table)
+    rows = read_frame(con, table, raw_table, [])
+    outcomes += run_suite(table, [e for e in on_table if e["type"] not in AGGREGATES], rows, parameters)
+    for function in sorted({AGGREGATES[e["type"]] for e in on_table if e["type"] in AGGREGATES}):
+        on_aggregate = [e for e in on_table if AGGREGATES.get(e["type"]) == function]
+        frame, judged = aggregate_frame(con, table, raw_table, on_aggregate, function)
+        outcomes += run_suite(table, judged, frame, parameters, rows=len(rows))
+    return outcomes
+
+
+def aggregate_frame(
+    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, expectations: list[dict], function: str
+) -> tuple[pd.DataFrame, list[dict]]:
+    """One row: the aggregate (max or min) of each expectation's column over the table's rows that meet its
+    row condition, typed as read_frame types it; and the expectations, their row conditions applied here."""
+    items, judged = [], []
+    for expectation in expectations:
+        kwargs = dict(expectation["kwargs"])
+        column = kwargs["column"]
+        value = column_expression(table, column)
+        condition = kwargs.pop("row_condition", None)
+        kwargs.pop("condition_parser", None)
+        if condition:
+            value = f"{value}) FILTER (WHERE {sql_condition(table, condition)}"
+        items.append(f"{function}({value}) AS {quote(column)}")
+        judged.append({**expectation, "kwargs": kwargs})
+    frame = con.execute(f"SELECT {', '.join(items)} FROM {raw_table}").arrow().read_all().to_pandas()
+    return frame, judged
+
+
+def sql_condition(table: Table, condition: str) -> str:
+    """A suite's row condition (`a <= b`: two columns compared) as SQL on the typed columns."""
+    match = re.fullmatch(r"(\w+) (<=|<|>=|>|==|!=) (\w+)", condition.strip())
+    if not match:
+        raise ValueError(f"{table.qualified}: row condition {condition!r} cannot be judged in the warehouse")
+    left, operator, right = match.groups()
+    operator = "=" if operator == "==" else operator
+    return f"{column_expression(table, left)} {operator} {column_expression(table, right)}"
+
+
+def column_expression(table: Table, name: str) -> str:
+    """A contract or load column as the frames hold it."""
+    return LOAD_COLUMNS[name] if name in LOAD_COLUMNS else typed(table.column(name))
 
 
 def columns_named(table: Table, expectations: list[dict]) -> list[str]:
@@ -103,12 +149,7 @@ def read_frame(
     if not columns:
         rows = con.execute(f"SELECT count(*) FROM {raw_table} {where}", parameters).fetchone()[0]
         return pd.DataFrame(index=pd.RangeIndex(rows))
-    items = []
-    for name in columns:
-        if name in LOAD_COLUMNS:
-            items.append(f"{LOAD_COLUMNS[name]} AS {name}")
-            continue
-        items.append(f"{typed(table.column(name))} AS {quote(name)}")
+    items = [f"{column_expression(table, name)} AS {quote(name)}" for name in columns]
     return con.execute(f"SELECT {', '.join(items)} FROM {raw_table} {where}", parameters).arrow().read_all().to_pandas()
 
 
@@ -168,7 +209,10 @@ def table_parameters(con: duckdb.DuckDBPyConnection, table: Table, expectations:
     return parameters
 
 
-def run_suite(table: Table, expectations: list[dict], frame: pd.DataFrame, parameters: dict) -> list[CheckOutcome]:
+def run_suite(
+    table: Table, expectations: list[dict], frame: pd.DataFrame, parameters: dict, rows: int | None = None
+) -> list[CheckOutcome]:
+    """The expectations judged on the frame; rows: how many rows the frame stands for (its own length)."""
     if not expectations:
         return []
     import great_expectations as gx
@@ -194,7 +238,7 @@ def run_suite(table: Table, expectations: list[dict], frame: pd.DataFrame, param
     finally:
         context.suites.delete(name)
         context.data_sources.delete(name)
-    return [_outcome(table, item, len(frame), parameters) for item in result.results]
+    return [_outcome(table, item, len(frame) if rows is None else rows, parameters) for item in result.results]
 
 
 @cache

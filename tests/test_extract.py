@@ -190,6 +190,41 @@ def test_full_then_incremental_then_nothing(tmp_path, backend):
     assert all(r.rows_in_raw == second[q].rows_in_raw for q, r in third.items())
 
 
+# moments an ERP may write, each a day after the demo's END_DATE: SQLite narrows an incremental read as text, and
+# none of them may be missed for it; the last is older than the mark and is left out
+MOMENTS = {
+    "SO-FMT-1": "2026-07-01 10:00:00",
+    "SO-FMT-2": "2026-07-01T02:00:00Z",
+    "SO-FMT-3": "2026-06-30T23:00:00-12:00",
+    "SO-FMT-4": " 2026-07-01 10:00:00",
+    "SO-FMT-5": "2026/07/01 10:00:00",
+    "SO-FMT-6": "2026-7-1 10:00",
+    "SO-FMT-OLD": "2026-05-01 10:00:00",
+}
+
+
+def test_an_incremental_sqlite_read_misses_no_moment_written_otherwise(tmp_path):
+    backend = embedded(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    land_all(warehouse, backend)
+    values = ", ".join(
+        f"('{order}', 'C-FMT', '2026-07-01', 'completed', 10.00, '{moment}')" for order, moment in MOMENTS.items()
+    )
+    backend.erp.execute(
+        "sales_orders",
+        "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) "
+        f"VALUES {values}",
+    )
+    landed = land_sources(warehouse, backend.urls, load_id="formats", overlap=timedelta(0))["erp.sales_orders"]
+    assert landed.mode == "incremental"
+    with duck.connect(warehouse, read_only=True) as con:
+        new = {
+            row[0] for row in con.sql("SELECT order_id FROM raw_erp.sales_orders WHERE _load_id = 'formats'").fetchall()
+        }
+    assert {order for order in new if order.startswith("SO-FMT")} == set(MOMENTS) - {"SO-FMT-OLD"}
+    assert landed.rows_extracted < landed.rows_in_raw / 10
+
+
 def test_full_refresh_reloads_everything(tmp_path):
     backend = embedded(tmp_path)
     warehouse = tmp_path / "warehouse.duckdb"

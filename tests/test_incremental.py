@@ -19,12 +19,14 @@ CHANGED_AT = datetime.now().isoformat(sep=" ", timespec="seconds")
 LATE_ORDER = "SO-LATE-NIGHT"
 # the tables the models build (views read them); the raw landings and the load state are the same in both
 BUILT_SCHEMAS = ("staging", "history", "intermediate", "quality", "marts")
+STAGED_AT = "_staged_at"  # when the build that staged a row started
 
 
-def next_days_changes(sources: Path) -> str:
+def next_days_changes(sources: Path) -> tuple[str, str]:
     """A day of changes of every kind: inserts, updates, a deletion, a late order, rows made and left rejected.
 
-    Returns the customer whose name is removed: it is rejected, and with it its orders and their lines.
+    Returns the customer whose name is removed (it is rejected, and with it its orders and their lines) and the
+    campaign removed (its responses are left without it).
     """
     erp, crm = sources / "erp.sqlite", sources / "crm.sqlite"
     with sqlite3.connect(erp) as con:
@@ -44,6 +46,8 @@ def next_days_changes(sources: Path) -> str:
         "INSERT INTO sales_order_lines (order_id, line_no, product_code, quantity, unit_price, line_amount) "
         f"VALUES ('{LATE_ORDER}', 1, 'PRI-0030', 1, 500, 500), ('{LATE_ORDER}', 2, 'PRI-0031', 'many', 300, 300)",
     )
+    with sqlite3.connect(crm) as con:
+        gone_campaign = con.execute("SELECT min(campaign_id) FROM campaign_responses").fetchone()[0]
     sqlite(
         crm,
         # an account is deleted in the CRM, another moves industry, and a new one is created
@@ -53,11 +57,13 @@ def next_days_changes(sources: Path) -> str:
         "WHERE account_id = (SELECT max(account_id) FROM accounts WHERE is_deleted = 0)",
         "INSERT INTO accounts (account_id, account_name, customer_type, created_at, updated_at, is_deleted) "
         f"VALUES ('ACC-NEW-NIGHT', '新夜贸易有限公司', 'enterprise', '{CHANGED_AT}', '{CHANGED_AT}', 0)",
+        # a campaign with responses is removed outright (campaigns are loaded whole every night)
+        f"DELETE FROM campaigns WHERE campaign_id = '{gone_campaign}'",
     )
     tickets = sources / "service" / "tickets.jsonl"
     first_ticket = json.loads(tickets.read_text().splitlines()[0])["ticket_id"]
     rerate(tickets, first_ticket, 1, CHANGED_AT)
-    return rejected
+    return rejected, gone_campaign
 
 
 def built_tables(warehouse: Path) -> dict[str, list[str]]:
@@ -71,8 +77,15 @@ def built_tables(warehouse: Path) -> dict[str, list[str]]:
     return dict(rows)
 
 
+def compared(column: str) -> str:
+    """The column as the two builds must agree on it: the moment a row was staged is when each build ran."""
+    if column == "record":  # a rejected row as JSON, staged row and all
+        return """json_merge_patch(record, '{"_staged_at": null}')"""
+    return f'"{column}"'
+
+
 def rows_only_in(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], one: str, other: str) -> int:
-    listed = ", ".join(f'"{c}"' for c in columns)
+    listed = ", ".join(compared(c) for c in columns if c != STAGED_AT)
     return con.execute(
         f"SELECT count(*) FROM (SELECT {listed} FROM {one}.{table} EXCEPT ALL SELECT {listed} FROM {other}.{table})"
     ).fetchone()[0]
@@ -81,7 +94,7 @@ def rows_only_in(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
 def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env, landed, tmp_path, monkeypatch):
     assert materialize("dbt").success  # the first night: every model built from the first landing
 
-    rejected_customer = next_days_changes(env)
+    rejected_customer, gone_campaign = next_days_changes(env)
     landings = land_sources(landed, source_urls(env), load_id="next-night")
     assert landings["erp.sales_orders"].mode == "incremental"
     assert landings["erp.sales_order_lines"].rows_extracted < landings["erp.sales_order_lines"].rows_in_raw
@@ -114,6 +127,16 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
                 f"WHERE order_id = '{LATE_ORDER}'"
             ).fetchall()
         )
+        responses_reasons = con.execute(
+            "SELECT DISTINCT reject_reasons FROM incremental.staging.base_crm__campaign_responses "
+            "WHERE campaign_id = ?",
+            [gone_campaign],
+        ).fetchall()
+        # the night staged again only what changed
+        restaged, staged = con.execute(
+            "WITH lines AS (SELECT _staged_at FROM incremental.staging.base_erp__sales_order_lines) "
+            "SELECT count(*) FILTER (WHERE _staged_at = (SELECT max(_staged_at) FROM lines)), count(*) FROM lines"
+        ).fetchone()
         orders_reasons = con.execute(
             "SELECT DISTINCT reject_reasons FROM incremental.staging.base_erp__sales_orders WHERE customer_code = ?",
             [rejected_customer],
@@ -121,3 +144,5 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
     assert {table: counts for table, counts in differing.items() if counts != (0, 0)} == {}
     assert reasons == {"1": "", "2": "invalid_type:quantity"}
     assert orders_reasons == [("rejected_parent:customer_code",)]
+    assert responses_reasons == [("unknown_parent:campaign_id",)]
+    assert 0 < restaged < staged / 10

@@ -41,9 +41,11 @@ def engine_url(location: str) -> URL:
 
 
 def metadata_for(source: str) -> sa.MetaData:
+    """The source's tables; a child table has an index on its parent's key, as an ERP's order lines have."""
     metadata = sa.MetaData()
     for table in contract.tables_of(source):
-        sa.Table(table.name, metadata, *(sa.Column(c.name, _SA_TYPES[c.type]()) for c in table.columns))
+        indexes = [sa.Index(f"ix_{table.name}_{table.parent[1]}", table.parent[1])] if table.parent else []
+        sa.Table(table.name, metadata, *(sa.Column(c.name, _SA_TYPES[c.type]()) for c in table.columns), *indexes)
     return metadata
 
 

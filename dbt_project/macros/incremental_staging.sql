@@ -1,16 +1,28 @@
 {#- Incremental staging: a night costs what changed.
 
-    A base model holds one row per landed row. It is incremental (dbt_project.yml: delete+insert on
-    record_key), and a build re-stages only the keys that changed since its last build:
+    A base model holds one row per landed row, with the moment it was staged (_staged_at: the start of the
+    dbt build that staged it). It is incremental (dbt_project.yml: delete+insert on record_key), and a build
+    re-stages only the keys that changed since its last build:
     - keys with a row landed since then (every row of such a key is staged again, so duplicates rank as
       before), and
     - keys whose parent row changed state (staged, rejected or unknown): that state decides the child's
-      reasons, so a rejected customer rejects its orders again, and those their lines.
+      reasons, so a rejected customer rejects its orders again, and those their lines. Only the parents
+      staged again since the child's last build are compared, unless the parent was rebuilt whole (then a
+      parent may have gone, and every child is compared).
     A source reloaded whole since the last build (a first load, a full refresh, a table without an
     incremental column) rebuilds the model whole, so the rows a full load no longer holds leave it.
     `crmseg run --full-refresh` (dbt's --full-refresh) rebuilds every base model from all rows. -#}
 
-{#- The newest landing the model has staged: rows landed after it are new. -#}
+{#- When this build started: the _staged_at of every row it stages. -#}
+{% macro staged_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- The model's last build, and the newest landing it has staged: rows landed after it are new. -#}
+{% macro last_build() -%}
+    (select max(_staged_at) from {{ this }})
+{%- endmacro %}
+
 {% macro last_staged_load() -%}
     coalesce((select max(_loaded_at) from {{ this }}), {{ open_start() }})
 {%- endmacro %}
@@ -27,6 +39,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A parent base model's keys with whether a row of each was staged (staged_since: only the keys staged after
+    this moment). -#}
+{% macro parent_states(parent, column, staged_since=none) -%}
+    select
+        {{ column }},
+        bool_or(reject_reasons = '') as is_staged
+    from {{ parent }}
+    where {{ column }} is not null
+    {%- if staged_since %}
+        and {{ column }} in (select {{ column }} from {{ parent }} where _staged_at > {{ staged_since }})
+    {%- endif %}
+    group by {{ column }}
+{%- endmacro %}
+
 {#- A parent's state as its children see it: null (not found), true (staged) or false (rejected). -#}
 {% macro parent_state(is_staged) -%}
     coalesce(case when {{ is_staged }} then 'staged' when not {{ is_staged }} then 'rejected' end, 'unknown')
@@ -40,22 +66,71 @@
 {%- endmacro %}
 
 {#- In an incremental build, a filter on the keyed rows: the record keys to stage again, those with a row landed
-    since the last build and those whose parent changed state. parents: (parent CTE, join column, this model's
-    column holding the parent's state) for each parent. A first or full build stages every row. -#}
-{% macro restage_only(key_columns, parents=[]) -%}
+    since the last build and those whose parent changed state. landed: the source relation. parents: (parent
+    base model, join column, this model's column holding the parent's state) for each parent. A first or full
+    build stages every row. -#}
+{% macro restage_only(landed, key_columns, parents=[]) -%}
     {%- if is_incremental() -%}
-        where record_key in ({{ keys_to_restage(key_columns, parents) }})
+        where record_key in ({{ keys_to_restage(landed, key_columns, parents) }})
     {%- endif -%}
 {%- endmacro %}
 
-{#- The landed rows are read straight from the source, where the filter on _loaded_at skips whole row groups. -#}
-{% macro keys_to_restage(key_columns, parents=[]) -%}
-    select {{ staged_key(key_columns) }} from source where _loaded_at > {{ last_staged_load() }}
+{#- The landed rows are read straight from the source relation, where the filter on _loaded_at skips whole
+    row groups. -#}
+{% macro keys_to_restage(landed, key_columns, parents=[]) -%}
+    select {{ staged_key(key_columns) }} from {{ landed }} where _loaded_at > {{ last_staged_load() }}
     {%- for parent, column, is_staged in parents %}
     union
     select staged.record_key
     from {{ this }} as staged
-    left join {{ parent }} on staged.{{ column }} = {{ parent }}.{{ column }}
-    where {{ parent_state('staged.' ~ is_staged) }} <> {{ parent_state(parent ~ '.is_staged') }}
+    {{ join_parent_states(parent, column) }}
+    where {{ parent_state('staged.' ~ is_staged) }} <> {{ parent_state('parent.is_staged') }}
     {%- endfor %}
+{%- endmacro %}
+
+{#- The parent's states to compare with the child's: only those of the keys staged again since this model's
+    last build, unless the parent was rebuilt whole (then every staged child is compared). -#}
+{% macro join_parent_states(parent, column) -%}
+    {%- if parent_rebuilt_whole(parent) -%}
+        left join ({{ parent_states(parent, column) }}) as parent
+    {%- else -%}
+        inner join ({{ parent_states(parent, column, last_build()) }}) as parent
+    {%- endif %}
+        on staged.{{ column }} = parent.{{ column }}
+{%- endmacro %}
+
+{#- Whether every row of the parent was staged since this model's last build (it was rebuilt whole, and a key
+    it held may have gone), asked of the warehouse when the model is built. -#}
+{% macro parent_rebuilt_whole(parent) -%}
+    {%- if not execute -%}{{ return(false) }}{%- endif -%}
+    {%- set query -%}
+        select count(*) = 0 from {{ parent }} where _staged_at <= {{ last_build() }}
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- Pre-hook of quality.rejected_rows: forget the rejected rows whose staged row is no longer there (its key was
+    staged again, or the staging rebuilt whole). -#}
+{% macro forget_restaged_rejections() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as rejected
+        where not exists (
+            select 1
+            from (
+        {%- for source_name, table_name, key in source_tables() %}
+                select
+                    '{{ source_name }}.{{ table_name }}' as source_table,
+                    record_key,
+                    _staged_at
+                from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+                where reject_reasons <> ''
+                {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+            ) as staged
+            where
+                staged.source_table = rejected.source_table
+                and staged.record_key = rejected.record_key
+                and staged._staged_at = rejected._staged_at
+        )
+    {%- endif -%}
 {%- endmacro %}

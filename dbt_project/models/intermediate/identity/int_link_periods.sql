@@ -3,7 +3,16 @@
 -- candidates hold; in each such period the first rule that finds any account decides, with the accounts it found
 -- (one: the link; two or more: a conflict, not a guess; none: no link). Neighbouring periods with the same outcome
 -- are merged.
-with candidates as (
+-- A subject's periods follow from its candidates alone: kept with a fingerprint of them, they are worked out again
+-- only for the subjects whose candidates changed since the last build; a subject with no candidates left goes.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['subject', 'subject_key'],
+    on_schema_change='fail',
+    pre_hook="{{ forget_gone_subjects() }}"
+) }}
+with all_candidates as (
     select
         subject,
         subject_key,
@@ -13,6 +22,36 @@ with candidates as (
         coalesce(valid_from, {{ open_start() }}) as valid_from,
         coalesce(valid_to, {{ open_end() }}) as valid_to
     from {{ ref('int_link_candidates') }}
+),
+
+fingerprints as (
+    select
+        subject,
+        subject_key,
+        md5({{ sorted_string_agg(candidate_text(), ';') }}) as candidates_fingerprint
+    from all_candidates
+    group by subject, subject_key
+),
+
+changed as (
+    -- the subjects to work out: all on a first or full build, those whose candidates changed otherwise
+    select * from fingerprints
+    {%- if is_incremental() %}
+        where not exists (
+            select 1 from {{ this }} as kept
+            where
+                kept.subject = fingerprints.subject
+                and kept.subject_key = fingerprints.subject_key
+                and kept.candidates_fingerprint = fingerprints.candidates_fingerprint
+        )
+    {%- endif %}
+),
+
+candidates as (
+    select all_candidates.*
+    from all_candidates
+    inner join changed
+        on all_candidates.subject = changed.subject and all_candidates.subject_key = changed.subject_key
 ),
 
 points as (
@@ -119,16 +158,18 @@ merged as (
 
 final as (
     select
-        subject,
-        subject_key,
-        nullif(valid_from, {{ open_start() }}) as valid_from,
-        nullif(valid_to, {{ open_end() }}) as valid_to,
-        case when accounts_found = 1 then matched_accounts end as crm_account_id,
-        case when accounts_found = 1 then match_rule end as link_rule,
-        accounts_found > 1 as is_conflict,
-        case when accounts_found > 1 then match_rule end as conflict_rule,
-        case when accounts_found > 1 then matched_accounts end as conflict_accounts
+        merged.subject,
+        merged.subject_key,
+        nullif(merged.valid_from, {{ open_start() }}) as valid_from,
+        nullif(merged.valid_to, {{ open_end() }}) as valid_to,
+        case when merged.accounts_found = 1 then merged.matched_accounts end as crm_account_id,
+        case when merged.accounts_found = 1 then merged.match_rule end as link_rule,
+        merged.accounts_found > 1 as is_conflict,
+        case when merged.accounts_found > 1 then merged.match_rule end as conflict_rule,
+        case when merged.accounts_found > 1 then merged.matched_accounts end as conflict_accounts,
+        changed.candidates_fingerprint
     from merged
+    inner join changed on merged.subject = changed.subject and merged.subject_key = changed.subject_key
 )
 
 select * from final

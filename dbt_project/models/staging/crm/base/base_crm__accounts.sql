@@ -16,7 +16,7 @@ keyed as (
 scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
-    {{ restage_only(['account_id']) }}
+    {{ restage_only(source('crm', 'accounts'), ['account_id']) }}
 ),
 
 texts as (
@@ -40,6 +40,7 @@ texts as (
         {{ text('is_deleted') }} as is_deleted__text,
         _load_id,
         _loaded_at,
+        {{ staged_at() }} as _staged_at,
         record_key
     from scoped
 ),

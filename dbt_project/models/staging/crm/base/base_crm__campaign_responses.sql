@@ -7,22 +7,12 @@ with source as (
 
 accounts as (
     -- each account key and whether a row of it was staged: a response of a rejected account is rejected too
-    select
-        account_id,
-        bool_or(reject_reasons = '') as is_staged
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by account_id
+    {{ parent_states(ref('base_crm__accounts'), 'account_id') }}
 ),
 
 campaigns as (
     -- likewise for campaigns
-    select
-        campaign_id,
-        bool_or(reject_reasons = '') as is_staged
-    from {{ ref('base_crm__campaigns') }}
-    where campaign_id is not null
-    group by campaign_id
+    {{ parent_states(ref('base_crm__campaigns'), 'campaign_id') }}
 ),
 
 keyed as (
@@ -37,8 +27,12 @@ scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
     {{ restage_only(
+        source('crm', 'campaign_responses'),
         ['response_id'],
-        [('accounts', 'account_id', 'is_account_staged'), ('campaigns', 'campaign_id', 'is_campaign_staged')]
+        [
+            (ref('base_crm__accounts'), 'account_id', 'is_account_staged'),
+            (ref('base_crm__campaigns'), 'campaign_id', 'is_campaign_staged')
+        ]
     ) }}
 ),
 
@@ -51,6 +45,7 @@ texts as (
         {{ text('responded_at') }} as responded_at__text,
         _load_id,
         _loaded_at,
+        {{ staged_at() }} as _staged_at,
         record_key
     from scoped
 ),

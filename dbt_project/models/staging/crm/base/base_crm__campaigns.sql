@@ -16,7 +16,7 @@ keyed as (
 scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
-    {{ restage_only(['campaign_id']) }}
+    {{ restage_only(source('crm', 'campaigns'), ['campaign_id']) }}
 ),
 
 texts as (
@@ -29,6 +29,7 @@ texts as (
         {{ text('end_date') }} as end_date__text,
         _load_id,
         _loaded_at,
+        {{ staged_at() }} as _staged_at,
         record_key
     from scoped
 ),

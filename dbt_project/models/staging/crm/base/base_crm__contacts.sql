@@ -7,12 +7,7 @@ with source as (
 
 accounts as (
     -- each account key and whether a row of it was staged: a contact of a rejected account is rejected too
-    select
-        account_id,
-        bool_or(reject_reasons = '') as is_staged
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by account_id
+    {{ parent_states(ref('base_crm__accounts'), 'account_id') }}
 ),
 
 keyed as (
@@ -26,7 +21,11 @@ keyed as (
 scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
-    {{ restage_only(['contact_id'], [('accounts', 'account_id', 'is_account_staged')]) }}
+    {{ restage_only(
+        source('crm', 'contacts'),
+        ['contact_id'],
+        [(ref('base_crm__accounts'), 'account_id', 'is_account_staged')]
+    ) }}
 ),
 
 texts as (
@@ -40,6 +39,7 @@ texts as (
         {{ text('updated_at') }} as updated_at__text,
         _load_id,
         _loaded_at,
+        {{ staged_at() }} as _staged_at,
         record_key
     from scoped
 ),

@@ -16,7 +16,7 @@ keyed as (
 scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
-    {{ restage_only(['customer_code']) }}
+    {{ restage_only(source('erp', 'customers'), ['customer_code']) }}
 ),
 
 texts as (
@@ -33,6 +33,7 @@ texts as (
         {{ text('updated_at') }} as updated_at__text,
         _load_id,
         _loaded_at,
+        {{ staged_at() }} as _staged_at,
         record_key
     from scoped
 ),

@@ -7,12 +7,7 @@ with source as (
 
 orders as (
     -- each order key and whether a row of it was staged: a line of a rejected order is rejected too
-    select
-        order_id,
-        bool_or(reject_reasons = '') as is_staged
-    from {{ ref('base_erp__sales_orders') }}
-    where order_id is not null
-    group by order_id
+    {{ parent_states(ref('base_erp__sales_orders'), 'order_id') }}
 ),
 
 keyed as (
@@ -26,7 +21,11 @@ keyed as (
 scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
-    {{ restage_only(['order_id', 'line_no'], [('orders', 'order_id', 'is_order_staged')]) }}
+    {{ restage_only(
+        source('erp', 'sales_order_lines'),
+        ['order_id', 'line_no'],
+        [(ref('base_erp__sales_orders'), 'order_id', 'is_order_staged')]
+    ) }}
 ),
 
 texts as (
@@ -41,6 +40,7 @@ texts as (
         {{ text('line_amount') }} as line_amount__text,
         _load_id,
         _loaded_at,
+        {{ staged_at() }} as _staged_at,
         record_key
     from scoped
 ),

@@ -7,12 +7,7 @@ with source as (
 
 customers as (
     -- each customer code and whether a row of it was staged: an order of a rejected customer is rejected too
-    select
-        customer_code,
-        bool_or(reject_reasons = '') as is_staged
-    from {{ ref('base_erp__customers') }}
-    where customer_code is not null
-    group by customer_code
+    {{ parent_states(ref('base_erp__customers'), 'customer_code') }}
 ),
 
 keyed as (
@@ -26,7 +21,11 @@ keyed as (
 scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
-    {{ restage_only(['order_id'], [('customers', 'customer_code', 'is_customer_staged')]) }}
+    {{ restage_only(
+        source('erp', 'sales_orders'),
+        ['order_id'],
+        [(ref('base_erp__customers'), 'customer_code', 'is_customer_staged')]
+    ) }}
 ),
 
 texts as (
@@ -39,6 +38,7 @@ texts as (
         {{ text('updated_at') }} as updated_at__text,
         _load_id,
         _loaded_at,
+        {{ staged_at() }} as _staged_at,
         record_key
     from scoped
 ),

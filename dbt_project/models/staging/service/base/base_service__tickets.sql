@@ -16,7 +16,7 @@ keyed as (
 scoped as (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
-    {{ restage_only(['ticket_id']) }}
+    {{ restage_only(source('service', 'tickets'), ['ticket_id']) }}
 ),
 
 texts as (
@@ -35,6 +35,7 @@ texts as (
         {{ text('updated_at') }} as updated_at__text,
         _load_id,
         _loaded_at,
+        {{ staged_at() }} as _staged_at,
         record_key
     from scoped
 ),
