@@ -220,13 +220,16 @@ class _Landing:
             return f"{quote(actual)} >= DATE {literal(self._local(threshold).date().isoformat())}"
         return f"TRY_CAST({quote(actual)} AS TIMESTAMPTZ) >= TIMESTAMPTZ {literal(threshold.isoformat())}"
 
-    def _changed_since_mark(self, columns: dict[str, tuple[str, str]]) -> str:
-        table = self.table
-        condition = self._after_mark(table.incremental_column, columns)
+    def _changed_since_mark(
+        self, columns: dict[str, tuple[str, str]], table: Table | None = None, after: Callable | None = None
+    ) -> str:
+        """The table's rows changed since the mark (its incremental column, or the fallback where that is null);
+        after(column, columns): the condition on one column, by default _after_mark's."""
+        table, after = table or self.table, after or self._after_mark
+        condition = after(table.incremental_column, columns)
         if table.incremental_fallback:
             column = quote(columns[table.incremental_column][0]) if table.incremental_column in columns else "NULL"
-            fallback = self._after_mark(table.incremental_fallback, columns)
-            condition = f"({condition} OR ({column} IS NULL AND {fallback}))"
+            condition = f"({condition} OR ({column} IS NULL AND {after(table.incremental_fallback, columns)}))"
         return condition
 
     def _narrowed(self, name: str, columns: dict[str, tuple[str, str]], child: Table | None = None) -> str | None:
@@ -239,21 +242,17 @@ class _Landing:
         """
         if self.location.kind != "sqlite":
             return None
-        table = contract_table(f"{self.table.source}.{name}")
         ident = self.location.native_identifier
         threshold = (self._local(self.previous_mark - self.overlap) - timedelta(days=2)).date().isoformat()
 
-        def maybe_after(column: str) -> str:
+        def maybe_after(column: str, columns: dict[str, tuple[str, str]]) -> str:
             if column not in columns:
                 return "0"
             actual = ident(columns[column][0])
             iso_date = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
             return f"({actual} >= {literal(threshold)} OR NOT ({actual} GLOB '{iso_date}'))"
 
-        condition = maybe_after(table.incremental_column)
-        if table.incremental_fallback:
-            primary = ident(columns[table.incremental_column][0]) if table.incremental_column in columns else "NULL"
-            condition = f"({condition} OR ({primary} IS NULL AND {maybe_after(table.incremental_fallback)}))"
+        condition = self._changed_since_mark(columns, contract_table(f"{self.table.source}.{name}"), maybe_after)
         _, native_name = self.location.find_table(self.con, name)
         if child is None:
             return self.location.native_query(f"SELECT * FROM {ident(native_name)} WHERE {condition}")

@@ -18,11 +18,12 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 
-{#- The model's last build, and the newest landing it has staged: rows landed after it are new. -#}
+{#- The model's last build: rows a parent staged after it are new to the model. -#}
 {% macro last_build() -%}
     (select max(_staged_at) from {{ this }})
 {%- endmacro %}
 
+{#- The newest landing the model has staged: rows landed after it are new. -#}
 {% macro last_staged_load() -%}
     coalesce((select max(_loaded_at) from {{ this }}), {{ open_start() }})
 {%- endmacro %}
