@@ -7,15 +7,18 @@ error severity is rolled back and the previous raw table stays as it was.
 The suites are written from the source contract (crmseg/contract_files.py).
 Each expectation has a scope. `load` (the default) judges the rows this load
 brought, so that a bad night is not diluted in years of good history; `table`
-judges the landed table as a whole (volume and freshness). Frames are read
-from the warehouse through Arrow, only the columns the suite names, each in
-its contract type (a value that does not cast is null), moments as local time
-in CRMSEG_TIMEZONE and columns with a format normalised as staging normalises
-them: a full load reads the table, an incremental load only its new rows. The
-table-level checks read no column: the volume check sees a frame of as many
-rows as the table holds, and the freshness check (a column's largest value)
-a frame of the one value the warehouse finds. GX on DuckDB through SQLAlchemy
-is unreliable, so GX sees pandas.
+judges the landed table as a whole (volume and freshness).
+
+The load-level checks are judged by DuckDB: GX's SQL execution runs on the
+landing's own connection, inside its transaction, over a query that reads
+only the columns the suite names, each in its contract type (a value that does
+not cast is null), moments as local time in CRMSEG_TIMEZONE and columns with a
+format normalised as staging normalises them; a full load reads the table, an
+incremental load only its new rows. No column leaves the warehouse, so a
+first load of millions of rows costs DuckDB's time and memory, not pandas'.
+The table-level checks read no column: the volume check sees a frame of as
+many rows as the table holds, and the freshness check (a column's largest
+value) a frame of the one value the warehouse finds.
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ import logging
 import math
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
+import duckdb_engine
 import numpy as np
 import pandas as pd
 
@@ -46,7 +53,8 @@ from crmseg.contract import (
     Column,
     Table,
 )
-from crmseg.duck import quote
+from crmseg.duck import literal, quote
+from crmseg.errors import CrmsegError
 from crmseg.quality import CheckOutcome, mask
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
@@ -58,6 +66,8 @@ SMALL_LOAD_ROWS = 100
 # Columns a suite may name besides the contract's: when the load ran, as a
 # moment and as a local date (the session time zone is CRMSEG_TIMEZONE).
 LOAD_COLUMNS = {"_loaded_at": "CAST(_loaded_at AS TIMESTAMP)", "_loaded_on": "CAST(_loaded_at AS DATE)"}
+# the load's rows as the load-level checks judge them: a temporary table of the landing's connection
+JUDGED = "_judged_rows"
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 # table-level expectations on a column's aggregate, judged on the aggregate the warehouse computes
 AGGREGATES = {"expect_column_max_to_be_between": "max", "expect_column_min_to_be_between": "min"}
@@ -79,50 +89,60 @@ def validate(
     expectations = load_suite(table.qualified)["expectations"]
     on_load = [e for e in expectations if scope(e) == LOAD]
     on_table = [e for e in expectations if scope(e) == TABLE]
-    load_frame = read_frame(
-        con, table, raw_table, columns_named(table, on_load), load_id=None if whole_table else load_id
-    )
-    outcomes = run_suite(table, [small_load_allowance(e, len(load_frame)) for e in on_load], load_frame, {})
-    # the table-level checks: the row count on a frame of as many rows, and a column's largest or smallest value on
-    # a frame of the one value the warehouse finds, so that no night reads a whole column out of it
+    on_aggregates = [e for e in on_table if e["type"] in AGGREGATES]
+    # the load's rows, typed once into a temporary table (with the aggregates' columns when they are the table)
+    named = columns_named(table, on_load + (on_aggregates if whole_table else []))
+    load_rows = frame_query(table, raw_table, named, load_id, whole_table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {JUDGED} AS {load_rows}")
+    # the load-level checks, judged by DuckDB
+    count = con.execute(f"SELECT count(*) FROM {JUDGED}").fetchone()[0]
+    judged = [small_load_allowance(e, count) for e in on_load]
+    outcomes = run_suite(table, judged, InWarehouse(con, f"SELECT * FROM {JUDGED}"), {}, rows=count)
+    # the table-level checks: the row count on a frame of as many rows, and a column's largest or smallest
+    # value on a frame of the one value the warehouse finds
     parameters = table_parameters(con, table, on_table)
-    rows = read_frame(con, table, raw_table, [])
-    outcomes += run_suite(table, [e for e in on_table if e["type"] not in AGGREGATES], rows, parameters)
-    for function in sorted({AGGREGATES[e["type"]] for e in on_table if e["type"] in AGGREGATES}):
-        on_aggregate = [e for e in on_table if AGGREGATES.get(e["type"]) == function]
-        frame, judged = aggregate_frame(con, table, raw_table, on_aggregate, function)
-        outcomes += run_suite(table, judged, frame, parameters, rows=len(rows))
+    rows = count if whole_table else con.execute(f"SELECT count(*) FROM {raw_table}").fetchone()[0]
+    frame = pd.DataFrame(index=pd.RangeIndex(rows))
+    outcomes += run_suite(table, [e for e in on_table if e not in on_aggregates], frame, parameters, rows=rows)
+    for function in sorted({AGGREGATES[e["type"]] for e in on_aggregates}):
+        of_function = [e for e in on_aggregates if AGGREGATES[e["type"]] == function]
+        # on a full load the typed rows are the table's; otherwise the table's columns are typed here
+        relation, column = (JUDGED, quote) if whole_table else (raw_table, partial(column_expression, table))
+        frame, judged = aggregate_frame(con, relation, of_function, function, column)
+        outcomes += run_suite(table, judged, frame, parameters, rows=rows)
+    # (on a failure the landing rolls back, and the temporary table with it)
+    con.execute(f"DROP TABLE {JUDGED}")
     return outcomes
 
 
 def aggregate_frame(
-    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, expectations: list[dict], function: str
+    con: duckdb.DuckDBPyConnection, relation: str, expectations: list[dict], function: str, column: Callable
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """One row: the aggregate (max or min) of each expectation's column over the table's rows that meet its
-    row condition, typed as read_frame types it; and the expectations, their row conditions applied here."""
+    """One row: the aggregate (max or min) of each expectation's column over the relation's rows that meet its
+    row condition, column(name) being a column as the checks see it; and the expectations, their row conditions
+    applied here."""
     items, judged = [], []
     for expectation in expectations:
         kwargs = dict(expectation["kwargs"])
-        column = kwargs["column"]
-        value = column_expression(table, column)
+        value = column(kwargs["column"])
         condition = kwargs.pop("row_condition", None)
         kwargs.pop("condition_parser", None)
         if condition:
-            value = f"{value}) FILTER (WHERE {sql_condition(table, condition)}"
-        items.append(f"{function}({value}) AS {quote(column)}")
+            value = f"{value}) FILTER (WHERE {sql_condition(condition, column)}"
+        items.append(f"{function}({value}) AS {quote(kwargs['column'])}")
         judged.append({**expectation, "kwargs": kwargs})
-    frame = con.execute(f"SELECT {', '.join(items)} FROM {raw_table}").arrow().read_all().to_pandas()
+    frame = con.execute(f"SELECT {', '.join(items)} FROM {relation}").arrow().read_all().to_pandas()
     return frame, judged
 
 
-def sql_condition(table: Table, condition: str) -> str:
-    """A suite's row condition (`a <= b`: two columns compared) as SQL on the typed columns."""
+def sql_condition(condition: str, column: Callable) -> str:
+    """A suite's row condition (`a <= b`: two columns compared) as SQL, column(name) giving each column."""
     match = re.fullmatch(r"(\w+) (<=|<|>=|>|==|!=) (\w+)", condition.strip())
     if not match:
-        raise ValueError(f"{table.qualified}: row condition {condition!r} cannot be judged in the warehouse")
+        raise ValueError(f"row condition {condition!r} cannot be judged in the warehouse")
     left, operator, right = match.groups()
     operator = "=" if operator == "==" else operator
-    return f"{column_expression(table, left)} {operator} {column_expression(table, right)}"
+    return f"{column(left)} {operator} {column(right)}"
 
 
 def column_expression(table: Table, name: str) -> str:
@@ -141,16 +161,11 @@ def columns_named(table: Table, expectations: list[dict]) -> list[str]:
     return [c for c in (*table.column_names, *LOAD_COLUMNS) if c in named]
 
 
-def read_frame(
-    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, columns: list[str], load_id: str | None = None
-) -> pd.DataFrame:
-    """The rows (of one load, or all), these columns typed; no columns gives a frame of row count only."""
-    where, parameters = ("WHERE _load_id = ?", [load_id]) if load_id else ("", [])
-    if not columns:
-        rows = con.execute(f"SELECT count(*) FROM {raw_table} {where}", parameters).fetchone()[0]
-        return pd.DataFrame(index=pd.RangeIndex(rows))
-    items = [f"{column_expression(table, name)} AS {quote(name)}" for name in columns]
-    return con.execute(f"SELECT {', '.join(items)} FROM {raw_table} {where}", parameters).arrow().read_all().to_pandas()
+def frame_query(table: Table, raw_table: str, columns: list[str], load_id: str, whole_table: bool) -> str:
+    """The load's rows (all the table's if the load replaced it), these columns typed, as a query."""
+    items = [f"{column_expression(table, name)} AS {quote(name)}" for name in columns] or ["1 AS _row"]
+    where = "" if whole_table else f"WHERE _load_id = {literal(load_id)}"
+    return f"SELECT {', '.join(items)} FROM {raw_table} {where}"
 
 
 def typed(column: Column) -> str:
@@ -169,7 +184,8 @@ def typed(column: Column) -> str:
         return f"upper({value})"
     if column.format == PHONE:
         digits = f"regexp_replace({value}, '[^0-9]', '', 'g')"
-        national = f"CASE WHEN regexp_full_match({digits}, '(00)?86[0-9]{{11}}') THEN right({digits}, 11) END"
+        # `{0,1}`, not `?`: GX renders its queries by replacing each `?` with a parameter
+        national = f"CASE WHEN regexp_full_match({digits}, '(00){{0,1}}86[0-9]{{11}}') THEN right({digits}, 11) END"
         return f"nullif(coalesce({national}, {digits}), '')"
     if column.type == TEXT:
         return value
@@ -209,10 +225,18 @@ def table_parameters(con: duckdb.DuckDBPyConnection, table: Table, expectations:
     return parameters
 
 
+@dataclass(frozen=True)
+class InWarehouse:
+    """Rows GX judges where they are: a query on the landing's own DuckDB connection."""
+
+    con: duckdb.DuckDBPyConnection
+    query: str
+
+
 def run_suite(
-    table: Table, expectations: list[dict], frame: pd.DataFrame, parameters: dict, rows: int | None = None
+    table: Table, expectations: list[dict], data: pd.DataFrame | InWarehouse, parameters: dict, rows: int
 ) -> list[CheckOutcome]:
-    """The expectations judged on the frame; rows: how many rows the frame stands for (its own length)."""
+    """The expectations judged on the data (a frame, or a query GX runs in the warehouse) of this many rows."""
     if not expectations:
         return []
     import great_expectations as gx
@@ -220,17 +244,11 @@ def run_suite(
 
     context = _context()
     name = f"{table.qualified}-{uuid.uuid4().hex[:8]}"
-    batch = (
-        context.data_sources.add_pandas(name)
-        .add_dataframe_asset(table.qualified)
-        .add_batch_definition_whole_dataframe("landed")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
     suite = gx.ExpectationSuite(name=name)
     for expectation in expectations:
         suite.add_expectation_configuration(ExpectationConfiguration(**expectation))
     try:
-        result = batch.validate(
+        result = _batch(context, name, table, data).validate(
             context.suites.add(suite),
             expectation_parameters=parameters,
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
@@ -238,7 +256,58 @@ def run_suite(
     finally:
         context.suites.delete(name)
         context.data_sources.delete(name)
-    return [_outcome(table, item, len(frame) if rows is None else rows, parameters) for item in result.results]
+    if isinstance(data, InWarehouse):
+        _transaction_still_open(table, data.con, result.results)
+    return [_outcome(table, item, rows, parameters) for item in result.results]
+
+
+def _batch(context, name: str, table: Table, data: pd.DataFrame | InWarehouse):
+    if isinstance(data, pd.DataFrame):
+        source = context.data_sources.add_pandas(name)
+        asset = source.add_dataframe_asset(table.qualified)
+        return asset.add_batch_definition_whole_dataframe("landed").get_batch(batch_parameters={"dataframe": data})
+    import sqlalchemy as sa
+
+    source = context.data_sources.add_sql(
+        name,
+        connection_string="duckdb:///:memory:",  # the dialect's name only: connections come from the creator
+        kwargs={"creator": lambda: _LandingConnection(data.con), "poolclass": sa.StaticPool},
+    )
+    # GX knows no DuckDB dialect; for a regex it then writes PostgreSQL's `~`, which DuckDB reads as a full match
+    # (the suites' regexes are anchored, so it judges as GX's pandas search does)
+    source.get_execution_engine().dialect_module = SimpleNamespace(dialect=sa.dialects.postgresql.dialect)
+    asset = source.add_query_asset(table.qualified, query=data.query)
+    return asset.add_batch_definition_whole_table("landed").get_batch()
+
+
+class _LandingConnection(duckdb_engine.ConnectionWrapper):
+    """The landing's connection as SQLAlchemy sees it. GX's queries run in the landing's transaction, so they see
+    the load before it commits; the begin, commit, rollback and close SQLAlchemy issues around each query are the
+    landing's to make and are ignored here (a rollback would also discard the result GX is about to fetch:
+    fivetran/great_expectations#11579)."""
+
+    def begin(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _transaction_still_open(table: Table, con: duckdb.DuckDBPyConnection, results) -> None:
+    """A query that fails in DuckDB aborts the landing's transaction: the load cannot commit; say which check."""
+    try:
+        con.execute("SELECT 1").fetchone()
+    except duckdb.TransactionException:
+        failed = [r for r in results if not r.success and r.exception_info]
+        names = ", ".join(r.expectation_config.meta["check"] for r in failed) or "a check"
+        message = f"{table.qualified}: {names} could not be judged in the warehouse; the load is rolled back"
+        raise CrmsegError(message) from None
 
 
 @cache

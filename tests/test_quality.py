@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,9 +16,12 @@ import pandas as pd
 import pytest
 
 from crmseg import contract, duck
+from crmseg.errors import CrmsegError
+from crmseg.landing import ensure_meta, raw_table_name
 from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed, mask
 from crmseg.report import report_path
 from crmseg.settings import Settings
+from expectations import runner
 from expectations.runner import SMALL_LOAD_ROWS, columns_named, load_suite, sample, small_load_allowance, validate
 from orchestration.cli import first_failure, main
 from tests.conftest import (
@@ -99,6 +103,69 @@ def test_every_suite_is_complete_and_names_real_columns(table):
         kwargs = expectation["kwargs"]
         for argument in ("column", "column_A", "column_B"):
             assert kwargs.get(argument, "_loaded_at") in names, (expectation["meta"]["check"], argument)
+
+
+def test_every_suite_regex_is_anchored():
+    """DuckDB reads the `~` GX writes as a full match, GX's pandas as a search: alike only for anchored regexes."""
+    for table in contract.TABLES:
+        for expectation in load_suite(table.qualified)["expectations"]:
+            regex = expectation["kwargs"].get("regex")
+            assert regex is None or (regex.startswith("^") and regex.endswith("$")), (table.qualified, regex)
+
+
+@pytest.mark.parametrize("table", contract.TABLES, ids=lambda t: t.qualified)
+def test_the_warehouse_judges_a_load_as_gx_pandas_judges_the_same_rows(landed, table):
+    """Every load-level check, judged by GX in DuckDB, gives the outcome GX's pandas gives on the same typed rows
+    (the demo sources carry planted dirt, so checks fail, with counts and samples to compare)."""
+    checks = [e for e in load_suite(table.qualified)["expectations"] if runner.scope(e) == runner.LOAD]
+    query = runner.frame_query(table, raw_table_name(table), columns_named(table, checks), "", whole_table=True)
+    with duck.connect(landed, timezone="Asia/Shanghai") as con:
+        rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+        in_duckdb = runner.run_suite(table, checks, runner.InWarehouse(con, query), {}, rows=rows)
+        frame = con.execute(query).arrow().read_all().to_pandas()
+        in_pandas = runner.run_suite(table, checks, frame, {}, rows=rows)
+    # which duplicates a uniqueness check shows is the database's choice: each must be a repeated value
+    for outcome in in_duckdb:
+        if outcome.check_type == "expect_column_values_to_be_unique" and not table.column(outcome.column).personal:
+            assert all((frame[outcome.column] == value).sum() > 1 for value in outcome.sample), outcome
+    unordered = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+    comparable = [[replace(o, sample=()) if o.check_type in unordered else o for o in outcomes]
+                  for outcomes in (in_duckdb, in_pandas)]  # fmt: skip
+    assert sorted(comparable[0], key=str) == sorted(comparable[1], key=str)
+    assert not any(o.observed.startswith("error") for o in in_duckdb), [o.observed for o in in_duckdb]
+
+
+def test_the_checks_see_the_load_inside_its_transaction_and_leave_it_to_the_landing():
+    campaigns = contract.table("crm.campaigns")
+    columns = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in campaigns.column_names)
+    with duck.connect() as con:
+        ensure_meta(con)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE SCHEMA raw_crm")
+        con.execute(f"CREATE TABLE raw_crm.campaigns AS SELECT {columns}, 'L1' AS _load_id, "
+                    "current_timestamp AS _loaded_at FROM range(200)")  # fmt: skip
+        con.execute("UPDATE raw_crm.campaigns SET campaign_id = 'C' || (rowid % 150)")
+        outcomes = {o.check: o for o in validate(con, campaigns, "raw_crm.campaigns", "L1", True)}
+        assert outcomes["campaign_id_unique"].unexpected_count == 100  # 50 ids twice
+        assert not outcomes["campaign_id_unique"].passed
+        con.execute("ROLLBACK")  # the landing's transaction was still open: the table goes with it
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'campaigns'").fetchone() == (0,)
+
+
+def test_a_check_the_warehouse_cannot_run_stops_the_load_with_one_line(monkeypatch):
+    campaigns = contract.table("crm.campaigns")
+    broken = {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "campaign_id", "regex": "^(?<=C)1$"},
+              "meta": {"severity": WARN, "check": "campaign_id_format"}}  # fmt: skip
+    monkeypatch.setattr(runner, "load_suite", lambda qualified: {"expectations": [broken]})
+    with duck.connect() as con:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE SCHEMA raw_crm")
+        con.execute("CREATE TABLE raw_crm.campaigns AS SELECT 'C1' AS campaign_id, 'L1' AS _load_id")
+        with pytest.raises(CrmsegError) as raised:
+            validate(con, campaigns, "raw_crm.campaigns", "L1", True)
+    assert str(raised.value) == (
+        "crm.campaigns: campaign_id_format could not be judged in the warehouse; the load is rolled back"
+    )
 
 
 def test_a_failure_is_one_line_naming_table_column_and_check():

@@ -1,7 +1,21 @@
 -- One row per as-of date, dimension and segment: customers and annual revenue, with their shares.
+-- A date's rows follow from that date's segments alone: a run replaces the dates it builds and no other.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='as_of_date',
+    on_schema_change='fail'
+) }}
 {% set dimensions = segment_dimensions() %}
-with history as (
+with run_dates as (
+    select as_of_date from {{ ref('int_as_of_dates') }}
+),
+
+history as (
     select * from {{ ref('customer_segments_history') }}
+    {%- if is_incremental() %}
+        where as_of_date in (select run_dates.as_of_date from run_dates)
+    {%- endif %}
 ),
 
 long as (

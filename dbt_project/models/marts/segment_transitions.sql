@@ -1,7 +1,19 @@
 -- One row per pair of consecutive as-of dates in the history, dimension and move: how many customers moved.
+-- A pair is known by its later date. A run works out only the pairs its dates make: those that end on a run date
+-- and those that start on one (a backfilled date between two others replaces the pair that spanned it).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='to_date',
+    on_schema_change='fail'
+) }}
 {% set dimensions = segment_dimensions() %}
 with history as (
     select * from {{ ref('customer_segments_history') }}
+),
+
+run_dates as (
+    select as_of_date from {{ ref('int_as_of_dates') }}
 ),
 
 dates as (
@@ -12,9 +24,16 @@ dates as (
         select
             lag(as_of_date) over (order by as_of_date asc nulls last) as from_date,
             as_of_date as to_date
-        from (select distinct as_of_date from history) as run_dates
+        from (select distinct as_of_date from history) as history_dates
     ) as consecutive
-    where from_date is not null
+    where
+        from_date is not null
+        {%- if is_incremental() %}
+            and (
+                to_date in (select run_dates.as_of_date from run_dates)
+                or from_date in (select run_dates.as_of_date from run_dates)
+            )
+        {%- endif %}
 ),
 
 before as (
