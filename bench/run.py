@@ -2,13 +2,17 @@
 
     BENCH_CUSTOMERS=1000000 make bench     # the sizes the issues quote (default)
     BENCH_CUSTOMERS=100000 make bench      # a quicker look
-    BENCH_PARTS=dbt make bench             # some parts (generate, runs, extract, land, suites, dbt, publish,
-                                           # backfill); earlier output is reused
+    BENCH_PARTS=dbt make bench             # some parts (generate, runs, history, extract, land, suites, dbt,
+                                           # publish, backfill); earlier output is reused
 
 The runs part times `crmseg run` as a user runs it, a first full run and the
 next night after a day of source changes, each against a hand-written DuckDB
 floor (bench/floor.sql: land every table and compute SPEC section 5, nothing
 else) measured in the same bench.
+
+With the history part, the runs part then backfills BACKFILL_DAYS dates on
+that warehouse in one run (compared with the next night) and runs the next
+night again, on the longer history.
 
 The backfill part compares a 30-day backfill as one run with 30 single-day
 runs, on its own sources of BENCH_BACKFILL_CUSTOMERS customers (100,000).
@@ -322,10 +326,6 @@ def stage_run(night: str) -> dict:
     ("first"), or the next night ("next": a day of changes, then the run for the day after)."""
     from datetime import timedelta
 
-    import dagster as dg
-
-    from orchestration.cli import execute
-
     sources, data = WORK / "run-sources", WORK / "run-data"
     if night == "first":
         shutil.rmtree(data, ignore_errors=True)
@@ -335,9 +335,27 @@ def stage_run(night: str) -> dict:
     else:
         day_of_changes(sources, datetime.now().isoformat(sep=" ", timespec="seconds"))
         as_of = END_DATE + timedelta(days=1)
-    settings = settings_for(sources, data, data / "dagster")
+    return timed_cli_run(settings_for(sources, data, data / "dagster"), as_of=as_of)
+
+
+def stage_backfill_on_runs() -> dict:
+    """BACKFILL_DAYS as-of dates up to END_DATE backfilled in one run on the runs' warehouse, as an analyst
+    re-runs a past month on a warehouse in use."""
+    from datetime import timedelta
+
+    data = WORK / "run-data"
+    settings = settings_for(WORK / "run-sources", data, data / "dagster")
+    return timed_cli_run(settings, start=END_DATE - timedelta(days=BACKFILL_DAYS - 1), end=END_DATE)
+
+
+def timed_cli_run(settings, **dates) -> dict:
+    """One `crmseg run` or `crmseg backfill` (dates: as_of, or start and end): its time, steps and dbt's peak."""
+    import dagster as dg
+
+    from orchestration.cli import execute
+
     started = time.monotonic()
-    outcome = execute(settings, as_of=as_of, quiet=True)
+    outcome = execute(settings, quiet=True, **dates)
     seconds = time.monotonic() - started
     assert outcome.success, outcome.failure
     steps = {
@@ -357,6 +375,7 @@ STAGES = {
     "floor": stage_floor,
     "run_first": lambda: stage_run("first"),
     "run_next": lambda: stage_run("next"),
+    "backfill_on_runs": stage_backfill_on_runs,
     "generate": stage_generate,
     "load_postgres": lambda: stage_load(POSTGRES_ADMIN_URL),
     "load_mariadb": lambda: stage_load(MARIADB_ADMIN_URL),
@@ -419,14 +438,19 @@ def bench_extraction(record, results: dict) -> None:
         print(f"  {database}: extraction runs at {ratio:.2f}x the rate of the database's own bulk export")
 
 
-def bench_runs(record, results: dict) -> None:
-    """The floor, then `crmseg run` for a first full run and for the next night, each as a ratio to the floor.
+def bench_runs(record, results: dict, history: bool) -> None:
+    """The floor, then `crmseg run` for a first full run and for the next night, each as a ratio to the floor;
+    with history, then a BACKFILL_DAYS-day backfill on that warehouse (as a ratio to the night) and the next
+    night again, on the longer history.
 
     Peak memory is the larger of the CLI process's and dbt's (they do not work at the same time)."""
     floor = run_stage("floor")
     record("floor: land + SPEC section 5", floor)
     print("    " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in floor["steps"].items()))
-    for name, stage in (("first full run", "run_first"), ("next night", "run_next")):
+    runs = [("first full run", "run_first"), ("next night", "run_next")]
+    if history:
+        runs += [(f"{BACKFILL_DAYS}-day backfill", "backfill_on_runs"), ("next night, longer history", "run_next")]
+    for name, stage in runs:
         figures = run_stage(stage)
         cli_peak = figures["peak_rss_mib"]
         figures["peak_rss_mib"] = max(cli_peak, figures["dbt_peak_rss_mib"])
@@ -438,6 +462,11 @@ def bench_runs(record, results: dict) -> None:
         )
         for step, seconds in list(figures["steps"].items())[:6]:
             print(f"      {step:<40} {seconds:>8.1f} s")
+    if history:
+        night = results["crmseg run: next night"]["seconds"]
+        ratio = results[f"crmseg run: {BACKFILL_DAYS}-day backfill"]["seconds"] / night
+        results["backfill / night"] = {"ratio": round(ratio, 2)}
+        print(f"  the {BACKFILL_DAYS}-day backfill takes {ratio:.1f}x the next night")
 
 
 def main() -> None:
@@ -463,11 +492,11 @@ def main() -> None:
             flush=True,
         )
 
-    parts = set(os.environ.get("BENCH_PARTS", "generate,runs,extract,land,suites,dbt,publish,backfill").split(","))
+    parts = set(os.environ.get("BENCH_PARTS", "generate,runs,history,extract,land,suites,dbt,publish,backfill").split(","))
     if "generate" in parts or not (WORK / "sources" / "manifest.json").exists():
         record("generate (sqlite + jsonl)", run_stage("generate"))
     if "runs" in parts:
-        bench_runs(record, results)
+        bench_runs(record, results, history="history" in parts)
     if "extract" in parts:
         bench_extraction(record, results)
     landed = (WORK / "warehouse-embedded" / "warehouse.duckdb").exists()

@@ -10,12 +10,13 @@ brought, so that a bad night is not diluted in years of good history; `table`
 judges the landed table as a whole (volume and freshness).
 
 The load-level checks are judged by DuckDB: GX's SQL execution runs on the
-landing's own connection, inside its transaction, over a query that reads
-only the columns the suite names, each in its contract type (a value that does
-not cast is null), moments as local time in CRMSEG_TIMEZONE and columns with a
-format normalised as staging normalises them; a full load reads the table, an
-incremental load only its new rows. No column leaves the warehouse, so a
-first load of millions of rows costs DuckDB's time and memory, not pandas'.
+landing's own connection, inside its transaction, over a temporary table of
+the load's rows (a full load: the table's) holding only the columns the suite
+names, each in its contract type (a value that does not cast is null), moments
+as local time in CRMSEG_TIMEZONE and columns with a format normalised as
+staging normalises them. No column leaves the warehouse, so a first load of
+millions of rows costs DuckDB's time and memory (within its memory limit),
+not pandas'.
 The table-level checks read no column: the volume check sees a frame of as
 many rows as the table holds, and the freshness check (a column's largest
 value) a frame of the one value the warehouse finds.

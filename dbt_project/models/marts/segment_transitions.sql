@@ -8,11 +8,8 @@
     on_schema_change='fail'
 ) }}
 {% set dimensions = segment_dimensions() %}
-with history as (
-    select * from {{ ref('customer_segments_history') }}
-),
-
-run_dates as (
+-- The history is read where it is named (a CTE named twice would be computed whole once, every date of it).
+with run_dates as (
     select as_of_date from {{ ref('int_as_of_dates') }}
 ),
 
@@ -24,7 +21,7 @@ dates as (
         select
             lag(as_of_date) over (order by as_of_date asc nulls last) as from_date,
             as_of_date as to_date
-        from (select distinct as_of_date from history) as history_dates
+        from (select distinct as_of_date from {{ ref('customer_segments_history') }}) as history_dates
     ) as consecutive
     where
         from_date is not null
@@ -41,7 +38,7 @@ before as (
         dates.from_date,
         dates.to_date,
         history.*
-    from dates inner join history on dates.from_date = history.as_of_date
+    from dates inner join {{ ref('customer_segments_history') }} as history on dates.from_date = history.as_of_date
 ),
 
 after as (
@@ -49,7 +46,7 @@ after as (
         dates.from_date,
         dates.to_date,
         history.*
-    from dates inner join history on dates.to_date = history.as_of_date
+    from dates inner join {{ ref('customer_segments_history') }} as history on dates.to_date = history.as_of_date
 ),
 
 pairs as (

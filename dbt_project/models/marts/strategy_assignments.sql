@@ -1,12 +1,9 @@
 -- One row per customer for the latest as-of date in the history: strategy group, the rule that placed the customer
 -- there, its actions and the share of resources it gets. Read from the history alone, so re-running an earlier date
 -- changes nothing here.
-with segments as (
-    select * from {{ ref('int_customer_segments') }}
-),
-
-latest as (
-    select max(as_of_date) as as_of_date from segments
+-- The history is read where it is named (a CTE named twice would be computed whole once, every date of it).
+with latest as (
+    select max(as_of_date) as as_of_date from {{ ref('int_customer_segments') }}
 ),
 
 playbook as (
@@ -29,7 +26,7 @@ final as (
         cast(playbook.resource_share / count(*) over (partition by segments.strategy_group) as double) as resource_weight,
         segments.strategy_reason as reason,
         segments.marketing_allowed
-    from segments
+    from {{ ref('int_customer_segments') }} as segments
     inner join latest on segments.as_of_date = latest.as_of_date
     inner join playbook on segments.strategy_group = playbook.strategy_group
 )
