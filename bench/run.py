@@ -492,7 +492,8 @@ def main() -> None:
             flush=True,
         )
 
-    parts = set(os.environ.get("BENCH_PARTS", "generate,runs,history,extract,land,suites,dbt,publish,backfill").split(","))
+    every_part = "generate,runs,history,extract,land,suites,dbt,publish,backfill"
+    parts = set(os.environ.get("BENCH_PARTS", every_part).split(","))
     if "generate" in parts or not (WORK / "sources" / "manifest.json").exists():
         record("generate (sqlite + jsonl)", run_stage("generate"))
     if "runs" in parts:
