@@ -48,6 +48,8 @@ MARIADB_ADMIN_URL = os.environ.get("BENCH_MARIADB_URL", "mysql+pymysql://root@12
 DATABASE = "crmseg_bench"
 END_DATE = date(2026, 6, 30)
 LINES = "erp.sales_order_lines"
+# the runs' own copy of the sources (a night changes them) and their warehouse, which the history part reuses
+RUN_SOURCES, RUN_DATA = WORK / "run-sources", WORK / "run-data"
 
 
 def peak_rss_mib() -> float:
@@ -326,16 +328,15 @@ def stage_run(night: str) -> dict:
     ("first"), or the next night ("next": a day of changes, then the run for the day after)."""
     from datetime import timedelta
 
-    sources, data = WORK / "run-sources", WORK / "run-data"
     if night == "first":
-        shutil.rmtree(data, ignore_errors=True)
-        shutil.rmtree(sources, ignore_errors=True)
-        shutil.copytree(WORK / "sources", sources)
+        shutil.rmtree(RUN_DATA, ignore_errors=True)
+        shutil.rmtree(RUN_SOURCES, ignore_errors=True)
+        shutil.copytree(WORK / "sources", RUN_SOURCES)
         as_of = END_DATE
     else:
-        day_of_changes(sources, datetime.now().isoformat(sep=" ", timespec="seconds"))
+        day_of_changes(RUN_SOURCES, datetime.now().isoformat(sep=" ", timespec="seconds"))
         as_of = END_DATE + timedelta(days=1)
-    return timed_cli_run(settings_for(sources, data, data / "dagster"), as_of=as_of)
+    return timed_cli_run(settings_for(RUN_SOURCES, RUN_DATA, RUN_DATA / "dagster"), as_of=as_of)
 
 
 def stage_backfill_on_runs() -> dict:
@@ -343,8 +344,7 @@ def stage_backfill_on_runs() -> dict:
     re-runs a past month on a warehouse in use."""
     from datetime import timedelta
 
-    data = WORK / "run-data"
-    settings = settings_for(WORK / "run-sources", data, data / "dagster")
+    settings = settings_for(RUN_SOURCES, RUN_DATA, RUN_DATA / "dagster")
     return timed_cli_run(settings, start=END_DATE - timedelta(days=BACKFILL_DAYS - 1), end=END_DATE)
 
 
