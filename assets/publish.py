@@ -29,7 +29,8 @@ def build_publish_asset(timezone: str) -> dg.AssetsDefinition:
         description=(
             "The serving tables (customer_segments, its history, strategy_assignments, segment_summary, "
             "segment_transitions, data_quality_results) in serving/crmseg.duckdb, Parquet files beside it and, "
-            "when configured, PostgreSQL schema crmseg; each replaced whole, never half-written."
+            "when configured, PostgreSQL schema crmseg; swapped in whole, never half-written; of the history, "
+            "only the dates dbt rebuilt are written."
         ),
         freshness_policy=published_by_six(timezone),
     )
@@ -45,7 +46,10 @@ def build_publish_asset(timezone: str) -> dg.AssetsDefinition:
         with warehouse.connect(read_only=True) as con:
             report = write_run_report(con, warehouse.reports_dir, context.run.run_id, published.as_of_date)
             summary = segment_markdown(con, published.as_of_date)
-        context.log.info(f"published {published.as_of_date} to {published.file}; report: {report}")
+        context.log.info(
+            f"published {published.as_of_date} to {published.file} (history: {published.history_dates_written} of "
+            f"{published.history_dates} dates written); report: {report}"
+        )
         return dg.MaterializeResult(
             metadata={
                 "as_of_date": published.as_of_date,
@@ -54,6 +58,8 @@ def build_publish_asset(timezone: str) -> dg.AssetsDefinition:
                 "postgres": "schema crmseg" if published.postgres else "not configured",
                 "dagster/row_count": published.rows["customer_segments"],
                 "rows": dg.MetadataValue.json(published.rows),
+                "history_dates": published.history_dates,
+                "history_dates_written": published.history_dates_written,
                 "seconds": round(published.seconds, 2),
                 "report": dg.MetadataValue.path(str(report)),
                 "summary": dg.MetadataValue.md(summary),

@@ -14,6 +14,17 @@ Everything is prepared before anything is swapped, so a failure leaves every
 destination as it was. The tables hold no personal data: the marts carry none
 by contract, and `check_no_personal_columns` refuses a column whose name says
 otherwise.
+
+A night costs what changed, not the length of the history. Every table but
+`customer_segments_history` is small or one date; the history grows by a date
+each night and is published date by date. Each date in the warehouse carries
+the dbt build that wrote it (`dbt_invocation_id`), and the serving file keeps
+the builds it holds in `_published_dates`. A publish starts from a copy of
+the current file and replaces only the dates whose build differs (or are gone).
+In Parquet the history is one file per date (`customer_segments_history/<date>.parquet`):
+the new folder links the unchanged files of the folder before. In PostgreSQL
+the changed dates' rows are deleted and copied in. A destination that is not
+at the state the current file records is written whole.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -44,11 +56,25 @@ SERVING_TABLES = {
     "data_quality_results": RESULTS_TABLE,
 }
 SEGMENT_TABLES = ("customer_segments", "strategy_assignments", "segment_summary")
+HISTORY = "customer_segments_history"  # grows by a date each night: published date by date
+HISTORY_BUILDS = "intermediate.int_customer_segments"  # as_of_date -> the dbt build that wrote it (dbt_invocation_id)
+PUBLISHED_DATES = "_published_dates"  # in the serving file: the history's dates and the builds published
 # column names that would hold contact data or a person's name
 PERSONAL_NAME = re.compile(r"e_?mail|phone|mobile|tax_id|contact|full_name|customer_name|account_name|person")
 SCHEMA = "crmseg"
 READER_ROLE = "crmseg_reader"
 PARQUET_VERSIONS_KEPT = 2  # the current folder and the one before it, for readers still in it
+
+
+@dataclass(frozen=True)
+class HistoryChange:
+    """The history's dates a publish writes (dbt rebuilt them since the last publish) and drops (no longer in the
+    warehouse), on top of `previous_run`'s state; with `whole`, every date is written afresh."""
+
+    previous_run: str | None
+    whole: bool
+    written: tuple[date, ...]
+    dropped: tuple[date, ...]
 
 
 @dataclass(frozen=True)
@@ -59,6 +85,8 @@ class Published:
     rows: dict[str, int]
     as_of_date: str
     seconds: float
+    history_dates: int
+    history_dates_written: int
 
 
 def serving_file(serving_dir: Path) -> Path:
@@ -80,37 +108,61 @@ def publish(
     stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{run_id[:8]}"
     staged = serving_dir / f".crmseg-{stamp}.duckdb"
     parquet_dir = serving_dir / f"parquet-{stamp}"
+    current = serving_file(serving_dir)
     try:
+        previous_run = published_run(current)
+        if previous_run:  # the history's unchanged dates stay where they are
+            shutil.copyfile(current, staged)
         with duck.connect(staged, timezone=timezone) as con:
-            rows, as_of = write_serving_file(con, warehouse, run_id)
-            write_parquet(con, parquet_dir)
+            rows, as_of, change = write_serving_file(con, warehouse, run_id, previous_run)
+            history_dates = con.execute(f"SELECT count(*) FROM {PUBLISHED_DATES}").fetchone()[0]
+            write_parquet(con, parquet_dir, change, previous_parquet(con, serving_dir / "parquet", previous_run))
         if postgres_url:
-            publish_postgres(staged, postgres_url, timezone)
+            publish_postgres(staged, postgres_url, timezone, change)
     except BaseException:
         staged.unlink(missing_ok=True)
         shutil.rmtree(parquet_dir, ignore_errors=True)
         raise
     # everything is ready: the swaps are renames
-    os.replace(staged, serving_file(serving_dir))
+    os.replace(staged, current)
     swing_symlink(serving_dir / "parquet", parquet_dir)
     prune_parquet_versions(serving_dir, keep=parquet_dir)
     return Published(
-        file=serving_file(serving_dir),
+        file=current,
         parquet=serving_dir / "parquet",
         postgres=bool(postgres_url),
         rows=rows,
         as_of_date=as_of,
         seconds=time.monotonic() - started,
+        history_dates=history_dates,
+        history_dates_written=len(change.written),
     )
 
 
-def write_serving_file(con: duckdb.DuckDBPyConnection, warehouse: Path, run_id: str) -> tuple[dict[str, int], str]:
-    """Every serving table into the new file `con` holds, and `_published` saying which run and date it is."""
+def published_run(file: Path) -> str | None:
+    """The run whose state the serving file holds, if the file can be built on (it records its history's dates)."""
+    if not file.exists():
+        return None
+    try:
+        with duckdb.connect(str(file), read_only=True) as con:
+            con.execute(f"SELECT count(*) FROM {PUBLISHED_DATES}")
+            return con.execute("SELECT run_id FROM _published").fetchone()[0]
+    except duckdb.Error:
+        return None  # written before the dates were recorded, or not readable: the publish writes it whole
+
+
+def write_serving_file(
+    con: duckdb.DuckDBPyConnection, warehouse: Path, run_id: str, previous_run: str | None
+) -> tuple[dict[str, int], str, HistoryChange]:
+    """Every serving table into the file `con` holds (empty, or a copy of `previous_run`'s), and `_published`
+    saying which run and date it is."""
     con.execute(f"ATTACH {literal(str(warehouse))} AS warehouse (READ_ONLY)")
     try:
         check_no_personal_columns(con, "warehouse")
         for table, source in SERVING_TABLES.items():
-            con.execute(f"CREATE TABLE main.{quote(table)} AS SELECT * FROM warehouse.{source}")
+            if table != HISTORY:
+                con.execute(f"CREATE OR REPLACE TABLE main.{quote(table)} AS SELECT * FROM warehouse.{source}")
+        change = write_history(con, previous_run)
     finally:
         con.execute("DETACH warehouse")
     rows = {table: con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0] for table in SERVING_TABLES}
@@ -119,18 +171,96 @@ def write_serving_file(con: duckdb.DuckDBPyConnection, warehouse: Path, run_id: 
         raise CrmsegError(f"publish: {', '.join(empty)} would be empty; the serving tables are left as they were")
     as_of = str(con.execute("SELECT max(as_of_date) FROM customer_segments").fetchone()[0])
     con.execute(
-        "CREATE TABLE _published AS "
+        "CREATE OR REPLACE TABLE _published AS "
         "SELECT ? AS run_id, CAST(? AS DATE) AS as_of_date, current_timestamp AS published_at",
         [run_id, as_of],
     )
     con.execute("CHECKPOINT")
-    return rows, as_of
+    return rows, as_of, change
 
 
-def write_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+def write_history(con: duckdb.DuckDBPyConnection, previous_run: str | None) -> HistoryChange:
+    """Bring the file's history to the warehouse's: only the dates whose build differs, unless the columns changed."""
+    source = f"warehouse.{SERVING_TABLES[HISTORY]}"
+    con.execute(
+        "CREATE TEMP TABLE built AS SELECT as_of_date, min(dbt_invocation_id) AS dbt_invocation_id "
+        f"FROM warehouse.{HISTORY_BUILDS} GROUP BY as_of_date"
+    )
+    if previous_run and columns(con, f"main.{HISTORY}") == columns(con, source):
+        written = dates(
+            con,
+            f"""SELECT as_of_date FROM built WHERE NOT EXISTS (
+                  SELECT 1 FROM main.{PUBLISHED_DATES} AS held WHERE held.as_of_date = built.as_of_date
+                  AND held.dbt_invocation_id IS NOT DISTINCT FROM built.dbt_invocation_id)""",
+        )
+        dropped = dates(con, f"SELECT as_of_date FROM main.{PUBLISHED_DATES} EXCEPT SELECT as_of_date FROM built")
+        if written or dropped:
+            con.execute(f"DELETE FROM main.{HISTORY} WHERE as_of_date IN {date_list(written + dropped)}")
+        if written:
+            con.execute(f"INSERT INTO main.{HISTORY} SELECT * FROM {source} WHERE as_of_date IN {date_list(written)}")
+        change = HistoryChange(previous_run, whole=False, written=written, dropped=dropped)
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE main.{HISTORY} AS SELECT * FROM {source}")
+        change = HistoryChange(previous_run, whole=True, written=dates(con, "SELECT as_of_date FROM built"), dropped=())
+    con.execute(f"CREATE OR REPLACE TABLE main.{PUBLISHED_DATES} AS SELECT * FROM built ORDER BY as_of_date")
+    con.execute("DROP TABLE built")
+    return change
+
+
+def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    try:
+        return con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall()
+    except duckdb.CatalogException:
+        return []
+
+
+def dates(con: duckdb.DuckDBPyConnection, query: str) -> tuple[date, ...]:
+    return tuple(day for (day,) in con.execute(f"SELECT * FROM ({query}) ORDER BY 1").fetchall())
+
+
+def date_list(days: tuple[date, ...]) -> str:
+    return "(" + ", ".join(f"DATE '{day.isoformat()}'" for day in days) + ")"
+
+
+def previous_parquet(con: duckdb.DuckDBPyConnection, link: Path, previous_run: str | None) -> Path | None:
+    """The Parquet folder BI reads now, if it holds `previous_run`'s state (its unchanged dates can be linked)."""
+    folder = link.resolve() if link.is_symlink() else None
+    if not (previous_run and folder and (folder / HISTORY).is_dir()):
+        return None
+    try:
+        run = con.execute(f"SELECT run_id FROM {literal(str(folder / '_published.parquet'))}").fetchone()[0]
+    except duckdb.Error:
+        return None
+    return folder if run == previous_run else None
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, folder: Path, change: HistoryChange, previous: Path | None) -> None:
+    """A new folder: each table in a file, the history in a folder of one file per date. The history's unchanged
+    dates are hard links to the files of the folder before, which stay as they are for readers still in it."""
     folder.mkdir()
     for table in (*SERVING_TABLES, "_published"):
-        con.execute(f"COPY {quote(table)} TO {literal(str(folder / f'{table}.parquet'))} (FORMAT parquet)")
+        if table != HISTORY:
+            con.execute(f"COPY {quote(table)} TO {literal(str(folder / f'{table}.parquet'))} (FORMAT parquet)")
+    history = folder / HISTORY
+    history.mkdir()
+    written = set(change.written)
+    if previous is None or change.whole:
+        written = set(dates(con, f"SELECT as_of_date FROM {PUBLISHED_DATES}"))
+    else:
+        for file in (previous / HISTORY).glob("*.parquet"):
+            if date.fromisoformat(file.name[:10]) not in written | set(change.dropped):
+                os.link(file, history / file.name)
+    if not written:
+        return
+    partitions = folder / ".partitions"
+    con.execute(
+        f"COPY (SELECT * FROM {HISTORY} WHERE as_of_date IN {date_list(tuple(sorted(written)))}) "
+        f"TO {literal(str(partitions))} (FORMAT parquet, PARTITION_BY (as_of_date), WRITE_PARTITION_COLUMNS true)"
+    )
+    for day in written:  # as_of_date=<date>/data_<n>.parquet -> <date>.parquet (<date>-<n>.parquet if more)
+        for n, file in enumerate(sorted((partitions / f"as_of_date={day}").glob("*.parquet"))):
+            file.rename(history / (f"{day}.parquet" if n == 0 else f"{day}-{n}.parquet"))
+    shutil.rmtree(partitions)
 
 
 def swing_symlink(link: Path, target: Path) -> None:
@@ -172,10 +302,11 @@ def pg_type(duckdb_type: str) -> str:
     return PG_TYPES[duckdb_type]
 
 
-def publish_postgres(serving_file_path: Path, url: str, timezone: str) -> None:
+def publish_postgres(serving_file_path: Path, url: str, timezone: str, change: HistoryChange) -> None:
     """Replace every table in schema crmseg in one transaction; readers see the old tables until it commits.
 
-    The rows travel as CSV through COPY, the fastest way in. `crmseg_reader` may read the schema, not write it.
+    The history gets only its changed dates when PostgreSQL holds the state the change builds on. The rows travel
+    as CSV through COPY, the fastest way in. `crmseg_reader` may read the schema, not write it.
     """
     conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
@@ -188,11 +319,23 @@ def publish_postgres(serving_file_path: Path, url: str, timezone: str) -> None:
         with duck.connect(serving_file_path, read_only=True, timezone=timezone) as con, pg.transaction():
             ensure_reader_role(pg)
             pg.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            in_step = not change.whole and pg_published_run(pg) == change.previous_run
             for table in (*SERVING_TABLES, "_published"):
                 columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {quote(table)})").fetchall()
+                kept = prepare_pg_table(pg, table, columns)
+                rows = quote(table)
+                if table == HISTORY and kept and in_step:
+                    replaced = change.written + change.dropped
+                    if replaced:
+                        pg.execute(f'DELETE FROM {SCHEMA}."{table}" WHERE as_of_date = ANY(%s)', [list(replaced)])
+                    rows = f"(SELECT * FROM {quote(table)} WHERE as_of_date IN {date_list(change.written)})"
+                    if not change.written:
+                        continue
+                elif kept:
+                    pg.execute(f'DELETE FROM {SCHEMA}."{table}"')
                 csv = csv_dir / f"{table}.csv"
-                con.execute(f"COPY {quote(table)} TO {literal(str(csv))} (FORMAT csv, HEADER false, NULLSTR '\\N')")
-                replace_pg_table(pg, table, columns, csv)
+                con.execute(f"COPY {rows} TO {literal(str(csv))} (FORMAT csv, HEADER false, NULLSTR '\\N')")
+                copy_into_pg(pg, table, csv)
             pg.execute(f"GRANT USAGE ON SCHEMA {SCHEMA} TO {READER_ROLE}")
             pg.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {READER_ROLE}")
     except psycopg.Error as exc:
@@ -208,12 +351,18 @@ def ensure_reader_role(pg) -> None:
         pg.execute(f"CREATE ROLE {READER_ROLE} LOGIN")
 
 
-def replace_pg_table(pg, table: str, columns: list[tuple[str, str]], csv: Path) -> None:
-    """Replace the table's rows inside the caller's transaction.
+def pg_published_run(pg) -> str | None:
+    if pg.execute(f"SELECT to_regclass('{SCHEMA}._published')").fetchone()[0] is None:
+        return None
+    row = pg.execute(f"SELECT run_id FROM {SCHEMA}._published").fetchone()
+    return row[0] if row else None
 
-    DELETE and COPY, not DROP and CREATE: they take no lock a reader waits on, so a reader
-    (whatever tables it reads, in whatever order) sees the old rows until the commit, then the
-    new ones. Only when the columns themselves change is the table created afresh.
+
+def prepare_pg_table(pg, table: str, columns: list[tuple[str, str]]) -> bool:
+    """Keep the table when its columns are these (True), else create it afresh, inside the caller's transaction.
+
+    Rows are then replaced with DELETE and COPY, not DROP and CREATE: they take no lock a reader waits on, so a
+    reader (whatever tables it reads, in whatever order) sees the old rows until the commit, then the new ones.
     """
     name = f'{SCHEMA}."{table}"'
     wanted = [(column, pg_type(type_)) for column, type_ in columns]
@@ -223,10 +372,16 @@ def replace_pg_table(pg, table: str, columns: list[tuple[str, str]], csv: Path) 
         [name],
     ).fetchall()
     if existing == wanted:
-        pg.execute(f"DELETE FROM {name}")
-    else:
-        pg.execute(f"DROP TABLE IF EXISTS {name}")
-        pg.execute(f"CREATE TABLE {name} ({', '.join(f'{quote(c)} {t}' for c, t in wanted)})")
-    with pg.cursor().copy(f"COPY {name} FROM STDIN (FORMAT csv, NULL '\\N')") as copy, csv.open("rb") as rows:
+        return True
+    pg.execute(f"DROP TABLE IF EXISTS {name}")
+    pg.execute(f"CREATE TABLE {name} ({', '.join(f'{quote(c)} {t}' for c, t in wanted)})")
+    return False
+
+
+def copy_into_pg(pg, table: str, csv: Path) -> None:
+    with (
+        pg.cursor().copy(f"""COPY {SCHEMA}."{table}" FROM STDIN (FORMAT csv, NULL '\\N')""") as copy,
+        csv.open("rb") as rows,
+    ):
         while chunk := rows.read(1 << 20):
             copy.write(chunk)

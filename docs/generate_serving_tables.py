@@ -53,7 +53,8 @@ def page() -> str:
         "",
         "Written by `docs/generate_serving_tables.py` from the dbt project's descriptions; do not edit by hand.",
         "The same tables, with the same columns, are in `$CRMSEG_DATA_DIR/serving/crmseg.duckdb`, in",
-        "`$CRMSEG_DATA_DIR/serving/parquet/<table>.parquet` and, when configured, in PostgreSQL schema `crmseg`.",
+        "`$CRMSEG_DATA_DIR/serving/parquet/<table>.parquet` (the history: a folder of `<as-of date>.parquet` files)",
+        "and, when configured, in PostgreSQL schema `crmseg`.",
         "`_published` (run_id, as_of_date, published_at) says which run and date they hold. See [bi.md](bi.md).",
         "",
     ]

@@ -210,7 +210,8 @@ def print_outcome(outcome: RunOutcome, what: str, settings: Settings) -> None:
         print(f"  dbt: {models} models, snapshots and seeds built")
     if published:
         print(
-            f"  published {published['as_of_date']} ({published['dagster/row_count']:,} customers) "
+            f"  published {published['as_of_date']} ({published['dagster/row_count']:,} customers; "
+            f"history: {published['history_dates_written']} of {published['history_dates']} dates written) "
             f"to {published['file']}, Parquet in {published['parquet']}, PostgreSQL: {published['postgres']}"
         )
 

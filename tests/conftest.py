@@ -207,7 +207,7 @@ def published(serving_dir: Path) -> dict[str, pd.DataFrame]:
 def serving_state(data_dir: Path) -> tuple:
     """What BI finds: the serving file's bytes, the Parquet folder the link names and its files' bytes."""
     parquet = data_dir / "serving" / "parquet"
-    files = sorted(parquet.glob("*.parquet"))
+    files = sorted(parquet.rglob("*.parquet"))
     return (
         hashlib.sha256((data_dir / "serving" / "crmseg.duckdb").read_bytes()).hexdigest(),
         parquet.resolve().name,

@@ -15,9 +15,10 @@ import psycopg
 import pytest
 from PIL import Image
 
+from crmseg import duck
 from crmseg.errors import CrmsegError
-from crmseg.publish import SERVING_TABLES, publish
-from tests.conftest import END_DATE, NEXT_DAY, pg_state, reader_url, serving_state, wait_until
+from crmseg.publish import HISTORY, HISTORY_BUILDS, SERVING_TABLES, publish
+from tests.conftest import BUILT_DATES, END_DATE, NEXT_DAY, pg_state, reader_url, serving_state, wait_until
 
 AS_OF = END_DATE.isoformat()
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -37,11 +38,16 @@ def test_every_serving_table_is_in_the_file_and_in_parquet(built_two_dates):
     data_dir = built_two_dates.data_dir
     with duckdb.connect(str(serving(data_dir)), read_only=True) as con:
         tables = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        assert tables == {*SERVING_TABLES, "_published"}
+        assert tables == {*SERVING_TABLES, "_published", "_published_dates"}
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in SERVING_TABLES}
         for table, count in counts.items():
-            parquet = data_dir / "serving" / "parquet" / f"{table}.parquet"
+            parquet = (
+                data_dir / "serving" / "parquet" / (f"{table}/*.parquet" if table == HISTORY else f"{table}.parquet")
+            )
             assert con.execute(f"SELECT count(*) FROM '{parquet}'").fetchone()[0] == count, table
+        # the history: a file per as-of date
+        files = sorted(p.name for p in (data_dir / "serving" / "parquet" / HISTORY).iterdir())
+        assert files == [f"{day}.parquet" for day in BUILT_DATES]
         assert con.execute("SELECT as_of_date::VARCHAR FROM _published").fetchone()[0] == AS_OF
     assert counts["customer_segments"] > 0 and counts["data_quality_results"] > 0
 
@@ -170,6 +176,63 @@ def test_a_failed_publish_changes_nothing_anywhere(built_two_dates, runs_over_ti
         publish(broken, serving_dir, "run-2", TIMEZONE, postgres_url)
     assert pg_state(postgres_url) == before
     assert serving_state(tmp_path) == files_before
+
+
+def test_a_publish_writes_the_history_dates_dbt_rebuilt_and_no_other(built_two_dates, postgres_url, tmp_path):
+    """The history grows by a date a night: each destination gets the dates whose dbt build it does not hold and
+    loses those gone from the warehouse, and ends equal to the warehouse's history, row for row."""
+    warehouse, serving_dir = tmp_path / "warehouse.duckdb", tmp_path / "serving"
+    shutil.copy(built_two_dates.warehouse, warehouse)
+    earlier, later = BUILT_DATES
+
+    first = publish(warehouse, serving_dir, "run-1", TIMEZONE, postgres_url)
+    assert (first.history_dates, first.history_dates_written) == (2, 2)
+    assert_history_everywhere(warehouse, serving_dir, postgres_url)
+    kept = serving_dir / "parquet" / HISTORY / f"{later}.parquet"
+    kept_inode = kept.stat().st_ino
+
+    # dbt rebuilds the earlier date (here by hand: its rows change, and so does the build they record)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            f"UPDATE {HISTORY_BUILDS} SET monetary = monetary + 1, dbt_invocation_id = 'rebuilt' WHERE as_of_date = ?",
+            [earlier],
+        )
+    second = publish(warehouse, serving_dir, "run-2", TIMEZONE, postgres_url)
+    assert (second.history_dates, second.history_dates_written) == (2, 1)
+    assert_history_everywhere(warehouse, serving_dir, postgres_url)
+    assert kept.stat().st_ino == kept_inode  # the later date's file is the one published before, linked
+
+    # nothing rebuilt: nothing of the history is written
+    assert publish(warehouse, serving_dir, "run-3", TIMEZONE, postgres_url).history_dates_written == 0
+    assert_history_everywhere(warehouse, serving_dir, postgres_url)
+
+    # the earlier date is gone from the warehouse; and PostgreSQL missed a publish, so it is written whole
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"DELETE FROM {HISTORY_BUILDS} WHERE as_of_date = ?", [earlier])
+    publish(warehouse, serving_dir, "run-4", TIMEZONE)
+    last = publish(warehouse, serving_dir, "run-5", TIMEZONE, postgres_url)
+    assert (last.history_dates, last.history_dates_written) == (1, 0)
+    assert_history_everywhere(warehouse, serving_dir, postgres_url)
+
+
+def assert_history_everywhere(warehouse: Path, serving_dir: Path, postgres_url: str) -> None:
+    """The serving file, the Parquet files and PostgreSQL each hold the warehouse's history, row for row."""
+    with duck.connect() as con:
+        con.execute(f"ATTACH '{warehouse}' AS warehouse (READ_ONLY)")
+        con.execute(f"ATTACH '{serving_dir / 'crmseg.duckdb'}' AS served (READ_ONLY)")
+        con.execute(f"ATTACH '{postgres_url}' AS pg (TYPE postgres, READ_ONLY)")
+        want = f"warehouse.{SERVING_TABLES[HISTORY]}"
+        assert con.execute(f"SELECT count(*) FROM {want}").fetchone()[0] > 0
+        for got in (
+            f"served.{HISTORY}",
+            f"read_parquet('{serving_dir}/parquet/{HISTORY}/*.parquet')",
+            f"pg.crmseg.{HISTORY}",
+        ):
+            for a, b in ((want, got), (got, want)):  # rows missing, rows extra
+                assert con.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchone()[0] == 0, got
+        dates_held = "SELECT as_of_date, dbt_invocation_id FROM served._published_dates"
+        dates_built = f"SELECT DISTINCT as_of_date, dbt_invocation_id FROM warehouse.{HISTORY_BUILDS}"
+        assert sorted(con.execute(dates_held).fetchall()) == sorted(con.execute(dates_built).fetchall())
 
 
 # -- the report --------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import itertools
 import json
 import re
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -367,15 +367,17 @@ def test_a_poisoned_source_stops_the_run_before_the_models_and_changes_nothing(e
 
 
 def test_freshness_warns_on_a_stale_source_and_passes_on_a_fresh_one(built_two_dates, tmp_path):
-    """The demo sources of the tests end on END_DATE, months ago: stale. Sources ending yesterday are fresh."""
+    """The demo sources of the tests end on END_DATE, months ago: stale. Sources ending today are fresh, whatever
+    the time of day (the last account update of seed 3 is two days and some hours before its end, and accounts
+    must have changed within 3 days)."""
     stale = results(
         built_two_dates.warehouse, f"check_name = 'freshness' AND run_id = '{built_two_dates.run_ids[END_DATE]}'"
     )
     assert len(stale) == 6 and set(stale["severity"]) == {WARN} and not stale["passed"].any()
     assert stale["observed"].str.startswith(str(END_DATE)[:7]).all()
 
-    yesterday = Settings.from_env({}).yesterday()
-    make_sources(tmp_path / "fresh", customers=100, seed=3, end_date=yesterday)
+    today = Settings.from_env({}).yesterday() + timedelta(days=1)
+    make_sources(tmp_path / "fresh", customers=100, seed=3, end_date=today)
     fresh = [
         outcome
         for landing in land_sources(

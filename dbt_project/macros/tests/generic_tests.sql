@@ -32,9 +32,10 @@ select 'no rows' as problem
 where not exists (select 1 from {{ model }})
 {% endtest %}
 
-{#- Every as-of date the run builds has rows. -#}
+{#- Every as-of date the run builds has rows. (The model is not aliased: it may come as a subquery with its own.) -#}
 {% test has_rows_for_run_dates(model) %}
 select dates.as_of_date
 from {{ date_series(as_of_start(), as_of_end(), 'as_of_date') }} as dates
-where not exists (select 1 from {{ model }} as built where built.as_of_date = dates.as_of_date)
+left join (select distinct as_of_date from {{ model }}) as built on dates.as_of_date = built.as_of_date
+where built.as_of_date is null
 {% endtest %}

@@ -1,10 +1,11 @@
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date',
-    on_schema_change='fail', full_refresh=false
+    on_schema_change='append_new_columns', full_refresh=false
 ) }}
 -- One row per customer per as-of date that has been run: scores, every segment of SPEC section 5 and the rule that
 -- placed the customer in its strategy group. Each run replaces the dates it builds and no other, so every table of
--- the latest date (customer_segments, strategy_assignments) is read from here alone.
+-- the latest date (customer_segments, strategy_assignments) is read from here alone. dbt_invocation_id says which
+-- dbt build wrote a date: the publish copies only the dates whose build it has not published yet.
 with features as (
     select * from {{ ref('int_customer_features') }}
 ),
@@ -186,7 +187,8 @@ final as (
         strategy_group,
         strategy_reason,
         marketing_allowed,
-        segment_rules_version
+        segment_rules_version,
+        '{{ invocation_id }}' as dbt_invocation_id
     from placed
 )
 
