@@ -328,9 +328,9 @@ def publish_postgres(serving_file_path: Path, url: str, timezone: str, change: H
                     replaced = change.written + change.dropped
                     if replaced:
                         pg.execute(f'DELETE FROM {SCHEMA}."{table}" WHERE as_of_date = ANY(%s)', [list(replaced)])
-                    rows = f"(SELECT * FROM {quote(table)} WHERE as_of_date IN {date_list(change.written)})"
                     if not change.written:
                         continue
+                    rows = f"(SELECT * FROM {quote(table)} WHERE as_of_date IN {date_list(change.written)})"
                 elif kept:
                     pg.execute(f'DELETE FROM {SCHEMA}."{table}"')
                 csv = csv_dir / f"{table}.csv"
