@@ -214,6 +214,12 @@ def test_a_publish_writes_the_history_dates_dbt_rebuilt_and_no_other(built_two_d
     assert (last.history_dates, last.history_dates_written) == (1, 0)
     assert_history_everywhere(warehouse, serving_dir, postgres_url)
 
+    # a serving file written before the dates were recorded is written whole
+    with duckdb.connect(str(serving_dir / "crmseg.duckdb")) as con:
+        con.execute("DROP TABLE _published_dates")
+    assert publish(warehouse, serving_dir, "run-6", TIMEZONE, postgres_url).history_dates_written == 1
+    assert_history_everywhere(warehouse, serving_dir, postgres_url)
+
 
 def assert_history_everywhere(warehouse: Path, serving_dir: Path, postgres_url: str) -> None:
     """The serving file, the Parquet files and PostgreSQL each hold the warehouse's history, row for row."""
