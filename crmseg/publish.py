@@ -321,8 +321,7 @@ def publish_postgres(serving_file_path: Path, url: str, timezone: str, change: H
             pg.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
             in_step = not change.whole and pg_published_run(pg) == change.previous_run
             for table in (*SERVING_TABLES, "_published"):
-                columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {quote(table)})").fetchall()
-                kept = prepare_pg_table(pg, table, columns)
+                kept = prepare_pg_table(pg, table, columns(con, quote(table)))
                 rows = quote(table)
                 if table == HISTORY and kept and in_step:
                     replaced = change.written + change.dropped
