@@ -14,7 +14,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from assets.publish import published_by_six
 from assets.quality import record_checks
-from crmseg import duck
+from crmseg import clv, duck
 from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed
 from crmseg.summary import segment_markdown
 from orchestration.resources import WarehouseResource
@@ -159,6 +159,9 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
                     events.append(event)
         except DagsterDbtCliRuntimeError as exc:
             failure = exc
+        if failure is None:
+            with warehouse.connect(read_only=True) as con:
+                outcomes += clv.fit_checks(con, dates.start, dates.end)
         record_checks(context, warehouse, outcomes)
         with warehouse.connect(read_only=True) as con:
             for event in events:

@@ -21,6 +21,8 @@ import numpy as np
 import scipy
 from scipy import optimize, special
 
+from crmseg.quality import WARN, CheckOutcome
+
 LIBRARY = f"scipy {scipy.__version__}"
 BG_NBD_PARAMETERS = ("r", "alpha", "a", "b")
 GAMMA_GAMMA_PARAMETERS = ("p", "q", "v")
@@ -179,7 +181,7 @@ def _maximise(model: str, names: tuple[str, ...], objective, customers: int, sta
             jac=True,
             method="L-BFGS-B",
             bounds=[(-20.0, 20.0)] * len(names),
-            options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9},
+            options={"maxiter": 1000},
         )
     parameters = dict(zip(names, (float(v) for v in np.exp(result.x)), strict=True))
     log_likelihood = -float(result.fun) * customers
@@ -194,3 +196,37 @@ def _maximise(model: str, names: tuple[str, ...], objective, customers: int, sta
         time.monotonic() - started,
         "" if result.success else f"the optimiser stopped: {result.message}",
     )
+
+
+# -- the fits as quality checks ------------------------------------------------------------
+
+
+def fit_checks(con, start: str, end: str) -> list[CheckOutcome]:
+    """A warning check per model and as-of date in start..end: fitted and converged, or why not."""
+    rows = con.execute(
+        "SELECT CAST(as_of_date AS VARCHAR), model, customers, parameters IS NOT NULL, converged, reason "
+        "FROM marts.model_fits WHERE as_of_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) ORDER BY 1, 2",
+        [start, end],
+    ).fetchall()
+    checks = []
+    for as_of, model, customers, fitted, converged, reason in rows:
+        if not fitted:
+            observed = f"not fitted as of {as_of}: {reason}"
+        elif not converged:
+            observed = f"fitted on {customers:,} customers as of {as_of} but not converged: {reason}"
+        else:
+            observed = f"fitted on {customers:,} customers as of {as_of}"
+        checks.append(
+            CheckOutcome(
+                table="marts.model_fits",
+                check=f"{model}_fit_{as_of}",
+                check_type="model fit",
+                column=None,
+                severity=WARN,
+                passed=fitted and converged,
+                rows=customers,
+                observed=observed,
+                expected="fitted and converged",
+            )
+        )
+    return checks

@@ -53,6 +53,7 @@ SERVING_TABLES = {
     "strategy_assignments": "marts.strategy_assignments",
     "segment_summary": "marts.segment_summary",
     "segment_transitions": "marts.segment_transitions",
+    "model_fits": "marts.model_fits",
     "data_quality_results": RESULTS_TABLE,
 }
 SEGMENT_TABLES = ("customer_segments", "strategy_assignments", "segment_summary")
@@ -284,6 +285,7 @@ def prune_parquet_versions(serving_dir: Path, keep: Path) -> None:
 
 PG_TYPES = {
     "VARCHAR": "text",
+    "JSON": "jsonb",
     "BOOLEAN": "boolean",
     "INTEGER": "integer",
     "BIGINT": "bigint",

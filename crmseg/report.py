@@ -59,7 +59,10 @@ def segments_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     Labels, actions and the order of the lifecycle stages come from the playbook seeds (schema rules), the one
     place they are written.
     """
-    sections = (strategy_section, value_tier_section, rfm_section, abc_section, lifecycle_section, moves_section)
+    sections = (
+        strategy_section, value_tier_section, rfm_section, abc_section, lifecycle_section, predicted_value_section,
+        moves_section,
+    )  # fmt: skip
     return "\n".join(section(con, as_of) for section in sections)
 
 
@@ -189,6 +192,77 @@ def lifecycle_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
                 f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td>'
                 f"<td>{escape(actions_en)} ({escape(actions_zh)})</td></tr>"
                 for en, zh, n, actions_en, actions_zh in stages
+            ),
+            "</table>",
+        ]
+    )
+
+
+AT_RISK_SHOWN = 15  # customers listed with the most revenue at risk
+
+
+def predicted_value_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
+    """SPEC section 8 for a sales manager: next year's predicted value against last year's revenue, who is still
+    buying by lifecycle stage, and the customers whose revenue is most at risk."""
+    fits = con.execute(
+        "SELECT model, customers, parameters IS NOT NULL, converged, reason FROM marts.model_fits "
+        "WHERE as_of_date = ? ORDER BY model",
+        [as_of],
+    ).fetchall()
+    title = "<h2>Predicted value</h2>"
+    not_fitted = [f"{model}: {reason}" for model, _, fitted, _, reason in fits if not fitted]
+    if not fits or not_fitted:
+        why = "; ".join(not_fitted) or "no fit for this date"
+        return f"{title}\n<p>No prediction as of {escape(as_of)}: {escape(why)}.</p>"
+    groups = con.execute(
+        """SELECT strategy_group, count(*), sum(annual_revenue), sum(predicted_clv_365d),
+                  count(*) FILTER (WHERE potential_class = 'rising'),
+                  count(*) FILTER (WHERE potential_class = 'falling')
+           FROM marts.customer_segments WHERE predicted_clv_365d IS NOT NULL GROUP BY ALL ORDER BY 4 DESC"""
+    ).fetchall()
+    alive = con.execute(
+        """SELECT min(p.label_en), avg(c.p_alive), count(c.p_alive)
+           FROM rules.lifecycle_playbook AS p JOIN marts.customer_segments AS c USING (lifecycle_stage)
+           WHERE c.p_alive IS NOT NULL GROUP BY p.lifecycle_stage ORDER BY min(p.stage_order)"""
+    ).fetchall()
+    at_risk = con.execute(
+        f"""SELECT coalesce(crm_account_id, erp_customer_code), strategy_group, lifecycle_stage,
+                   annual_revenue, p_alive, predicted_clv_365d, annual_revenue * (1 - p_alive) AS at_risk
+            FROM marts.customer_segments WHERE p_alive IS NOT NULL AND annual_revenue > 0
+            ORDER BY at_risk DESC, customer_key LIMIT {AT_RISK_SHOWN}"""
+    ).fetchall()
+    last_year = sum(float(r[2]) for r in groups)
+    next_year = sum(r[3] for r in groups)
+    change = f"{next_year / last_year - 1:+.0%}" if last_year else "n/a"
+    return "\n".join(
+        [
+            title,
+            f"<p>The models predict <b>{next_year:,.0f} CNY</b> from the {sum(r[1] for r in groups):,} customers "
+            f"who have bought, in the 365 days after {escape(as_of)}, against {last_year:,.0f} CNY in the 365 days "
+            f"before ({change}). A customer is <i>rising</i> when its prediction exceeds last year's revenue by more "
+            "than the margin, <i>falling</i> when it is below by more.</p>",
+            "<table><tr><th>Strategy group</th><th>Customers</th><th>Last 365 days, CNY</th>"
+            "<th>Next 365 days (predicted), CNY</th><th>Rising</th><th>Falling</th></tr>",
+            *(
+                f'<tr><td>{escape(group)}</td><td class="n">{n:,}</td><td class="n">{float(last):,.0f}</td>'
+                f'<td class="n">{nxt:,.0f}</td><td class="n">{up:,}</td><td class="n">{down:,}</td></tr>'
+                for group, n, last, nxt, up, down in groups
+            ),
+            "</table>",
+            "<h3>Still buying? Average p_alive by lifecycle stage</h3>",
+            "<p>The chance that a customer still buys from us, from the pattern of its purchase days. A customer "
+            "who has bought on one day only counts as alive until it buys again (a property of the model).</p>",
+            charts.bars([(label, round(100 * value, 1)) for label, value, _ in alive], unit="%", color=charts.LINE),
+            f"<h3>Most revenue at risk (the top {AT_RISK_SHOWN})</h3>",
+            "<p>Last year's revenue times the chance the customer has stopped buying.</p>",
+            "<table><tr><th>CRM account / ERP code</th><th>Group</th><th>Stage</th>"
+            "<th>Last 365 days, CNY</th><th>p_alive</th><th>Predicted next 365 days, CNY</th>"
+            "<th>At risk, CNY</th></tr>",
+            *(
+                f"<tr><td><code>{escape(ident or '')}</code></td><td>{escape(group)}</td>"
+                f'<td>{escape(stage)}</td><td class="n">{float(revenue):,.0f}</td><td class="n">{p:.2f}</td>'
+                f'<td class="n">{clv:,.0f}</td><td class="n">{risk:,.0f}</td></tr>'
+                for ident, group, stage, revenue, p, clv, risk in at_risk
             ),
             "</table>",
         ]

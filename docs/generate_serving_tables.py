@@ -29,7 +29,7 @@ QUALITY_COLUMNS = [
         "What was checked: a source table (erp.sales_orders) or a model (marts.customer_segments).",
     ),
     ("check_name", "varchar", "The check's short name, unique per table (customer_code_not_null, volume, freshness)."),
-    ("check_type", "varchar", "The Great Expectations expectation, or the dbt test."),
+    ("check_type", "varchar", "The Great Expectations expectation, the dbt test, or model fit (section 8)."),
     ("column_name", "varchar", "The column checked, if one."),
     ("severity", "varchar", "error (blocks the run and publishing) or warn (recorded and shown)."),
     ("passed", "boolean", "Whether the check passed."),

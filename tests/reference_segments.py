@@ -227,3 +227,24 @@ def link_erp_customers(accounts: pd.DataFrame, customers: pd.DataFrame) -> pd.Da
                     break
         links.append((row["customer_code"], account, rule))
     return pd.DataFrame(links, columns=["customer_code", "account_id", "rule"])
+
+
+def purchase_days(orders: pd.DataFrame, as_of: date, scored: pd.Series) -> pd.DataFrame:
+    """SPEC section 8's inputs per scored customer: x repeat purchase days, t_x and T in days, m_x.
+
+    orders: customer_key, order_date, status, total_amount. scored: the keys of the scored population."""
+    d = pd.Timestamp(as_of)
+    counted = orders[(orders["status"] == "completed") & (pd.to_datetime(orders["order_date"]) <= d)]
+    days = counted.groupby(["customer_key", "order_date"], as_index=False)["total_amount"].sum()
+    days["order_date"] = pd.to_datetime(days["order_date"])
+    days = days[days["customer_key"].isin(set(scored))].sort_values(["customer_key", "order_date"])
+    days["first"] = days.groupby("customer_key")["order_date"].transform("min")
+    per = days.groupby("customer_key").agg(
+        days=("order_date", "size"), first=("order_date", "min"), last=("order_date", "max")
+    )
+    repeat = days[days["order_date"] > days["first"]].groupby("customer_key")["total_amount"].sum()
+    per["x"] = per["days"] - 1
+    per["t_x"] = (per["last"] - per["first"]).dt.days
+    per["T"] = (d - per["first"]).dt.days
+    per["m_x"] = (repeat.reindex(per.index).astype(float) / per["x"]).where(per["x"] > 0)
+    return per[["x", "t_x", "T", "m_x"]]

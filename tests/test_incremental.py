@@ -19,8 +19,8 @@ CHANGED_AT = datetime.now().isoformat(sep=" ", timespec="seconds")
 LATE_ORDER = "SO-LATE-NIGHT"
 # the tables the models build (views read them); the raw landings and the load state are the same in both
 BUILT_SCHEMAS = ("staging", "history", "intermediate", "quality", "marts")
-# when, and by which dbt build, a row was written: each build has its own
-BUILD_STAMPS = ("_staged_at", "dbt_invocation_id")
+# when, and by which dbt build, a row was written, and how long a fit took: each build has its own
+BUILD_STAMPS = ("_staged_at", "dbt_invocation_id", "fit_seconds")
 
 
 def next_days_changes(sources: Path) -> tuple[str, str]:

@@ -4,7 +4,7 @@
         'rfm_window_days', 'abc_a_share', 'abc_b_share', 'strategic_revenue', 'strategic_tenure_days',
         'key_revenue', 'churned_days', 'declining_days', 'new_days', 'loyal_orders', 'loyal_tenure_days',
         'interaction_window_days', 'engagement_low_max', 'engagement_medium_max', 'risk_complaints',
-        'risk_satisfaction',
+        'risk_satisfaction', 'clv_change_share', 'clv_min_customers',
     ] -%}
     {%- set values = {} -%}
     {%- for name in names -%}

@@ -45,7 +45,14 @@ final as (
         service_risk,
         strategy_group,
         marketing_allowed,
-        segment_rules_version
+        segment_rules_version,
+        repeat_purchase_days,
+        p_alive,
+        expected_purchases_90d,
+        expected_purchases_365d,
+        expected_avg_value,
+        predicted_clv_365d,
+        potential_class
     from segments
 )
 

@@ -22,6 +22,11 @@ rules as (
     select * from {{ ref('int_segment_rules') }}
 ),
 
+predicted as (
+    -- SPEC section 8, for the scored population; null where a model could not be fitted
+    select * from {{ ref('int_customer_predictions') }}
+),
+
 ranked as (
     -- ranks in worse-to-better order over the scored population of each date
     select
@@ -135,8 +140,16 @@ placed as (
             when reasoned.strategy_reason in ('abc_class_b', 'campaign_engagement_medium', 'campaign_engagement_high') then 'growth'
             else 'potential'
         end as strategy_group,
-        rules.segment_rules_version
+        rules.segment_rules_version,
+        predicted.repeat_purchase_days,
+        predicted.p_alive,
+        predicted.expected_purchases_90d,
+        predicted.expected_purchases_365d,
+        predicted.expected_avg_value,
+        predicted.predicted_clv_365d,
+        predicted.potential_class
     from reasoned
+    left join predicted on reasoned.customer_key = predicted.customer_key and reasoned.as_of_date = predicted.as_of_date
     left join grid on reasoned.r_score = grid.r_score and reasoned.fm_score = grid.fm_score
     left join cn8_types
         on
@@ -188,7 +201,14 @@ final as (
         strategy_reason,
         marketing_allowed,
         segment_rules_version,
-        '{{ invocation_id }}' as dbt_invocation_id
+        '{{ invocation_id }}' as dbt_invocation_id,
+        cast(repeat_purchase_days as integer) as repeat_purchase_days,
+        cast(p_alive as double) as p_alive,
+        cast(expected_purchases_90d as double) as expected_purchases_90d,
+        cast(expected_purchases_365d as double) as expected_purchases_365d,
+        cast(expected_avg_value as double) as expected_avg_value,
+        cast(predicted_clv_365d as double) as predicted_clv_365d,
+        potential_class
     from placed
 )
 
