@@ -28,7 +28,7 @@ fingerprints as (
     select
         subject,
         subject_key,
-        md5({{ sorted_string_agg(candidate_text(), ';') }}) as candidates_fingerprint
+        {{ unordered_fingerprint(candidate_text()) }} as candidates_fingerprint
     from all_candidates
     group by subject, subject_key
 ),
