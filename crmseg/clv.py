@@ -15,7 +15,7 @@ no penalty, no Jacobian term.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy
@@ -151,7 +151,11 @@ def fit_gamma_gamma(x, m_x, *, min_customers: int = 100) -> Fit:
         terms, gradient = _gamma_gamma_terms(log_params, x, m_x)
         return -(weight @ terms) / customers, -(gradient @ weight) / customers
 
-    return _maximise("gamma_gamma", GAMMA_GAMMA_PARAMETERS, objective, customers, started)
+    fit = _maximise("gamma_gamma", GAMMA_GAMMA_PARAMETERS, objective, customers, started)
+    q = fit.parameters.get("q", 2.0)
+    if q <= 1:  # the mean spend p v / (q - 1) does not exist: no value can be predicted from this fit
+        return replace(fit, parameters={}, reason=f"q = {q:.3g} is at most 1: spend has no finite mean")
+    return fit
 
 
 def expected_avg_value(params: dict[str, float], x, m_x) -> np.ndarray:

@@ -117,6 +117,10 @@ def test_a_model_that_cannot_be_fitted_says_why():
     assert not few.fitted and few.reason == "3 customers, fewer than 100"
     none_repeat = clv.fit_bg_nbd(np.zeros(500), np.zeros(500), np.full(500, 90.0))
     assert not none_repeat.fitted and none_repeat.reason == "no customer made a repeat purchase"
+    # spend so spread out that its mean does not exist (the fitted q is below 1): no prediction from it
+    heavy = np.random.default_rng(3).pareto(0.5, 5000) + 1
+    infinite_mean = clv.fit_gamma_gamma(np.ones(5000), heavy)
+    assert not infinite_mean.fitted and infinite_mean.reason.endswith("is at most 1: spend has no finite mean")
     no_spend = clv.fit_gamma_gamma(np.ones(500), np.zeros(500))
     assert not no_spend.fitted and no_spend.customers == 0
     assert no_spend.reason == "0 customers with a repeat purchase, fewer than 100"

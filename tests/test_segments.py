@@ -15,7 +15,7 @@ import pytest
 
 from crmseg import clv, duck
 from tests import reference_segments as ref
-from tests.conftest import BUILT_DATES, END_DATE
+from tests.conftest import BUILT_DATES, END_DATE, materialize
 
 AS_OF_DATES = BUILT_DATES
 COMPARED = [
@@ -24,6 +24,10 @@ COMPARED = [
     "rfm_cell", "rfm_segment", "rfm_segment_cn8", "abc_class", "value_tier", "lifecycle_stage",
     "campaign_responses_365d", "campaign_engagement", "tickets_365d", "complaints_365d", "avg_satisfaction_365d",
     "service_risk", "strategy_group", "marketing_allowed",
+]  # fmt: skip
+SECTION_8 = [
+    "repeat_purchase_days", "p_alive", "expected_purchases_90d", "expected_purchases_365d", "expected_avg_value",
+    "predicted_clv_365d", "potential_class",
 ]  # fmt: skip
 
 
@@ -274,6 +278,32 @@ def test_predicted_value_agrees_with_the_reference(built, as_of):
     assert (scored["potential_class"].to_numpy()[clear] == potential[clear]).all()
     assert set(scored["potential_class"]) <= {"rising", "steady", "falling"}
     # outside the scored population every column of section 8 is null
-    section_8 = ["repeat_purchase_days", "p_alive", "expected_purchases_90d", "expected_purchases_365d",
-                 "expected_avg_value", "predicted_clv_365d", "potential_class"]  # fmt: skip
-    assert actual.loc[actual["r_score"].isna(), section_8].isna().all().all()
+    assert actual.loc[actual["r_score"].isna(), SECTION_8].isna().all().all()
+
+
+def test_a_model_that_cannot_be_fitted_leaves_its_columns_null_and_warns(built_copy):
+    """Fewer scored customers than clv_min_customers: the run goes on, the models' columns stay null, model_fits
+    says why and a warning per model is recorded; the other date keeps its fits."""
+    result = materialize("dbt", dbt_config={"vars": json.dumps({"clv_min_customers": 1_000_000})})
+    assert result.success
+    warehouse = built_copy / "warehouse.duckdb"
+    fits = read(warehouse, "SELECT * FROM marts.model_fits ORDER BY as_of_date, model")
+    latest = fits[fits["as_of_date"].dt.date == END_DATE]
+    assert list(latest["model"]) == ["bg_nbd", "gamma_gamma"]
+    assert latest["parameters"].isna().all() and not latest["converged"].any()
+    assert latest["reason"].str.fullmatch(r"\d+ customers( with a repeat purchase)?, fewer than 1000000").all()
+    assert fits.loc[fits["as_of_date"].dt.date != END_DATE, "parameters"].notna().all()
+
+    segments = read(warehouse, f"SELECT * FROM marts.customer_segments_history WHERE as_of_date = DATE '{END_DATE}'")
+    scored = segments["r_score"].notna()
+    assert scored.any() and segments.loc[scored, "repeat_purchase_days"].notna().all()  # the inputs are still there
+    assert segments[SECTION_8[1:]].isna().all().all()  # and every column a model predicts is null
+
+    checks = read(
+        warehouse,
+        "SELECT check_name, severity, passed, observed FROM _crmseg.data_quality_results "
+        f"WHERE check_type = 'model fit' AND run_id = '{result.run_id}' ORDER BY check_name",
+    )
+    assert list(checks["check_name"]) == [f"bg_nbd_fit_{END_DATE}", f"gamma_gamma_fit_{END_DATE}"]
+    assert (checks["severity"] == "warn").all() and not checks["passed"].any()
+    assert checks["observed"].str.startswith(f"not fitted as of {END_DATE}: ").all()

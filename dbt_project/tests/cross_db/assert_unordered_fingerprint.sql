@@ -2,23 +2,41 @@
 -- unordered_fingerprint: the same values in any order give the same fingerprint; one value more, less or changed
 -- gives another. Returns the cases that fail.
 with candidates as (
-    select 'first' as subject, 'A1|1' as candidate
+    select
+        'first' as subject,
+        'A1|1' as candidate
     union all
-    select 'first' as subject, 'A2|2' as candidate
+    select
+        'first' as subject,
+        'A2|2' as candidate
     union all
-    select 'reordered' as subject, 'A2|2' as candidate
+    select
+        'reordered' as subject,
+        'A2|2' as candidate
     union all
-    select 'reordered' as subject, 'A1|1' as candidate
+    select
+        'reordered' as subject,
+        'A1|1' as candidate
     union all
-    select 'one_more' as subject, 'A1|1' as candidate
+    select
+        'one_more' as subject,
+        'A1|1' as candidate
     union all
-    select 'one_more' as subject, 'A2|2' as candidate
+    select
+        'one_more' as subject,
+        'A2|2' as candidate
     union all
-    select 'one_more' as subject, 'A2|2' as candidate
+    select
+        'one_more' as subject,
+        'A2|2' as candidate
     union all
-    select 'changed' as subject, 'A1|1' as candidate
+    select
+        'changed' as subject,
+        'A1|1' as candidate
     union all
-    select 'changed' as subject, 'A2|3' as candidate
+    select
+        'changed' as subject,
+        'A2|3' as candidate
 ),
 
 fingerprinted as (

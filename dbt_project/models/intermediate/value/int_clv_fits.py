@@ -1,7 +1,7 @@
 """One row per model (bg_nbd, gamma_gamma) per as-of date that has been run: the fits of SPEC section 8.
 
-Each run fits its own dates from int_purchase_days and replaces them; the other dates keep their fits. A model
-that cannot be fitted gets a row without parameters that says why, and never fails the build.
+Each run fits its own dates from int_purchase_days, one date at a time, and replaces them; the other dates keep
+their fits. A model that cannot be fitted gets a row without parameters that says why, and never fails the build.
 """
 
 import json
@@ -10,17 +10,21 @@ import pandas as pd
 
 from crmseg import clv
 
+COLUMNS = [
+    "as_of_date", "model", "customers", "parameters", "log_likelihood", "converged", "reason", "library",
+    "fit_seconds",
+]  # fmt: skip
+
 
 def model(dbt, session):
     dbt.config(
         materialized="incremental", incremental_strategy="delete+insert", unique_key="as_of_date", full_refresh=False
     )
     min_customers = int(dbt.config.get("clv_min_customers"))
-    dates = dbt.ref("int_as_of_dates").df()["as_of_date"]
-    inputs = dbt.ref("int_purchase_days").df()
+    inputs = dbt.ref("int_purchase_days")
     rows = []
-    for as_of_date in sorted(dates):
-        day = inputs[inputs["as_of_date"] == as_of_date]
+    for (as_of_date,) in dbt.ref("int_as_of_dates").order("as_of_date").fetchall():
+        day = inputs.filter(f"as_of_date = date '{as_of_date}'").df()
         x = day["repeat_purchase_days"].to_numpy(float)
         span, tenure = day["purchase_span_days"].to_numpy(float), day["tenure_days"].to_numpy(float)
         mean_value = day["repeat_mean_value"].fillna(0).to_numpy(float)
@@ -28,27 +32,12 @@ def model(dbt, session):
             clv.fit_bg_nbd(x, span, tenure, min_customers=min_customers),
             clv.fit_gamma_gamma(x, mean_value, min_customers=min_customers),
         ):
+            parameters = json.dumps(fit.parameters) if fit.fitted else None
             rows.append(
-                (
-                    as_of_date,
-                    fit.model,
-                    fit.customers,
-                    json.dumps(fit.parameters) if fit.fitted else None,
-                    fit.log_likelihood,
-                    fit.converged,
-                    fit.reason or None,
-                    clv.LIBRARY,
-                    round(fit.fit_seconds, 3),
-                )
-            )
-    fits = pd.DataFrame(
-        rows,
-        columns=[
-            "as_of_date", "model", "customers", "parameters", "log_likelihood", "converged", "reason", "library",
-            "fit_seconds",
-        ],
-    )  # fmt: skip
-    session.register("int_clv_fits__rows", fits)
+                (as_of_date, fit.model, fit.customers, parameters, fit.log_likelihood, fit.converged,
+                 fit.reason or None, clv.LIBRARY, round(fit.fit_seconds, 3))
+            )  # fmt: skip
+    session.register("int_clv_fits__rows", pd.DataFrame(rows, columns=COLUMNS))
     return session.sql(
         """select
             cast(as_of_date as date) as as_of_date,
