@@ -8,7 +8,8 @@
 The runs part times `crmseg run` as a user runs it, a first full run and the
 next night after a day of source changes, each against a hand-written DuckDB
 floor (bench/floor.sql: land every table and compute SPEC section 5, nothing
-else) measured in the same bench.
+else) measured in the same bench. It prints what SPEC section 8's models took
+in each run, then times their fits and scores alone on the latest date.
 
 With the history part, the runs part then backfills BACKFILL_DAYS dates on
 that warehouse in one run (compared with the next night) and runs the next
@@ -374,7 +375,53 @@ def timed_cli_run(settings, **dates) -> dict:
         "seconds": seconds,
         "steps": dict(sorted(steps.items(), key=lambda item: -item[1])),
         "dbt_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "value_models": value_model_seconds(outcome.run_id),
     }
+
+
+def value_model_seconds(run_id: str) -> dict[str, float]:
+    """What SPEC section 8's models (dbt_project/models/intermediate/value/) took in the run's dbt build."""
+    from assets.dbt import DBT_PROJECT_DIR
+
+    found = sorted((DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json"))
+    if not found:
+        return {}
+    models = ("int_purchase_days", "int_clv_fits", "int_clv_scores", "int_customer_predictions")
+    results = json.loads(found[-1].read_text())["results"]
+    return {
+        r["unique_id"].split(".")[-1]: round(r["execution_time"], 1)
+        for r in results
+        if r["unique_id"].split(".")[-1] in models
+    }
+
+
+def stage_clv() -> dict:
+    """SPEC section 8's fits and scores alone, on the latest as-of date the runs' warehouse built."""
+    import duckdb
+
+    from crmseg import clv
+
+    with duckdb.connect(str(RUN_DATA / "warehouse.duckdb"), read_only=True) as con:
+        inputs = con.execute(
+            "SELECT * FROM intermediate.int_purchase_days "
+            "WHERE as_of_date = (SELECT max(as_of_date) FROM intermediate.int_purchase_days)"
+        ).df()
+    started = time.monotonic()
+    x, span = inputs["repeat_purchase_days"].to_numpy(float), inputs["purchase_span_days"].to_numpy(float)
+    tenure, value = inputs["tenure_days"].to_numpy(float), inputs["repeat_mean_value"].fillna(0).to_numpy(float)
+    bg_nbd, gamma_gamma = clv.fit_bg_nbd(x, span, tenure), clv.fit_gamma_gamma(x, value)
+    fitted = time.monotonic()
+    for t in (90, 365):
+        clv.expected_purchases(bg_nbd.parameters, t, x, span, tenure)
+    clv.p_alive(bg_nbd.parameters, x, span, tenure)
+    clv.expected_avg_value(gamma_gamma.parameters, x, value)
+    return {
+        "rows": len(inputs),
+        "seconds": time.monotonic() - started,
+        "steps": {"bg_nbd": round(bg_nbd.fit_seconds, 1), "gamma_gamma": round(gamma_gamma.fit_seconds, 1),
+                  "scores": round(time.monotonic() - fitted, 1)},
+        "converged": bg_nbd.converged and gamma_gamma.converged,
+    }  # fmt: skip
 
 
 STAGES = {
@@ -382,6 +429,7 @@ STAGES = {
     "run_first": lambda: stage_run("first"),
     "run_next": lambda: stage_run("next"),
     "backfill_on_runs": stage_backfill_on_runs,
+    "clv": stage_clv,
     "generate": stage_generate,
     "load_postgres": lambda: stage_load(POSTGRES_ADMIN_URL),
     "load_mariadb": lambda: stage_load(MARIADB_ADMIN_URL),
@@ -468,6 +516,11 @@ def bench_runs(record, results: dict, history: bool) -> None:
         )
         for step, seconds in list(figures["steps"].items())[:6]:
             print(f"      {step:<40} {seconds:>8.1f} s")
+        value = figures["value_models"]
+        print(f"    of dbt's time, SPEC section 8's models {sum(value.values()):.1f} s: {value}")
+    fits = run_stage("clv")
+    record("predicted value: fit + scores", fits)
+    print(f"    {fits['steps']}, converged: {fits['converged']}")
     if history:
         night = results["crmseg run: next night"]["seconds"]
         ratio = results[f"crmseg run: {BACKFILL_DAYS}-day backfill"]["seconds"] / night

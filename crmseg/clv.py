@@ -78,13 +78,15 @@ def fit_bg_nbd(x, t_x, T, *, min_customers: int = 100) -> Fit:
         return Fit("bg_nbd", customers, reason=f"{customers} customers, fewer than {min_customers}")
     if not (x > 0).any():
         return Fit("bg_nbd", customers, reason="no customer made a repeat purchase")
+    # start where the data's scale is: r = 1 and the mean purchase rate r / alpha = mean x / mean T
+    start = [1.0, T.mean() / x.mean(), 1.0, 1.0]
     (x, t_x, T), weight = _distinct(x, t_x, T)
 
     def objective(log_params):
         terms, gradient = _bg_nbd_terms(log_params, x, t_x, T)
         return -(weight @ terms) / customers, -(gradient @ weight) / customers
 
-    return _maximise("bg_nbd", BG_NBD_PARAMETERS, objective, customers, started)
+    return _maximise("bg_nbd", BG_NBD_PARAMETERS, objective, start, customers, started)
 
 
 def p_alive(params: dict[str, float], x, t_x, T) -> np.ndarray:
@@ -145,13 +147,15 @@ def fit_gamma_gamma(x, m_x, *, min_customers: int = 100) -> Fit:
     if customers < min_customers:
         reason = f"{customers} customers with a repeat purchase, fewer than {min_customers}"
         return Fit("gamma_gamma", customers, reason=reason)
+    # start where the data's scale is: p = 1, q = 2 and the mean spend p v / (q - 1) = mean m_x
+    start = [1.0, 2.0, m_x.mean()]
     (x, m_x), weight = _distinct(x, m_x)
 
     def objective(log_params):
         terms, gradient = _gamma_gamma_terms(log_params, x, m_x)
         return -(weight @ terms) / customers, -(gradient @ weight) / customers
 
-    fit = _maximise("gamma_gamma", GAMMA_GAMMA_PARAMETERS, objective, customers, started)
+    fit = _maximise("gamma_gamma", GAMMA_GAMMA_PARAMETERS, objective, start, customers, started)
     q = fit.parameters.get("q", 2.0)
     if q <= 1:  # the mean spend p v / (q - 1) does not exist: no value can be predicted from this fit
         return replace(fit, parameters={}, reason=f"q = {q:.3g} is at most 1: spend has no finite mean")
@@ -177,11 +181,13 @@ def _distinct(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]
     return tuple(rows.T), counts.astype(float)
 
 
-def _maximise(model: str, names: tuple[str, ...], objective, customers: int, started: float) -> Fit:
+def _maximise(model: str, names: tuple[str, ...], objective, start, customers: int, started: float) -> Fit:
+    """Minimise the mean negative log-likelihood over the log-parameters from `start` (parameters on the data's
+    scale: from a start far from it, as p = q = v = 1 for spends in thousands, L-BFGS-B can stop early)."""
     with np.errstate(all="ignore"):
         result = optimize.minimize(
             objective,
-            np.zeros(len(names)),
+            np.log(start),
             jac=True,
             method="L-BFGS-B",
             bounds=[(-20.0, 20.0)] * len(names),

@@ -140,3 +140,15 @@ def test_the_log_likelihood_is_the_papers_sum_over_customers(cdnow, cdnow_fits):
             a4 = math.log(a) - math.log(b + x - 1) - (r + x) * math.log(alpha + t_x)
             total += math.log1p(math.exp(a4 - a3))
     assert cdnow_fits[0].log_likelihood == pytest.approx(total, rel=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1 / 7, 7.0, 1e4, 1e6])
+def test_the_fits_do_not_depend_on_the_units(cdnow, cdnow_fits, scale):
+    """Time in another unit scales alpha alone, spend in another currency v alone: the optimiser starts on the
+    data's scale (from p = q = v = 1 it stopped early on spends of tens of thousands, at p = 1,107 and q = 2.68)."""
+    bg_nbd = clv.fit_bg_nbd(cdnow.x, cdnow.t_x * scale, cdnow["T"] * scale)
+    gamma_gamma = clv.fit_gamma_gamma(cdnow.x, cdnow.zbar * scale)
+    expected_bg_nbd = {**cdnow_fits[0].parameters, "alpha": cdnow_fits[0].parameters["alpha"] * scale}
+    expected_gamma_gamma = {**cdnow_fits[1].parameters, "v": cdnow_fits[1].parameters["v"] * scale}
+    assert within(bg_nbd.parameters, expected_bg_nbd, 0.001) == {}
+    assert within(gamma_gamma.parameters, expected_gamma_gamma, 0.001) == {}
