@@ -69,7 +69,8 @@ def segments_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
 def strategy_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     strategy = con.execute(
         """SELECT a.strategy_group, min(a.strategy_label_en), min(a.strategy_label_zh), count(*),
-                  min(a.resource_share), min(p.actions_en), min(p.actions_zh)
+                  min(a.resource_share), min(p.actions_en), min(p.actions_zh),
+                  count(*) FILTER (WHERE a.treatment_group = 'control')
            FROM marts.strategy_assignments AS a JOIN rules.strategy_playbook AS p USING (strategy_group)
            WHERE a.as_of_date = ? GROUP BY a.strategy_group ORDER BY 4 DESC""",
         [as_of],
@@ -77,12 +78,15 @@ def strategy_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     return "\n".join(
         [
             f"<h2>Strategy groups</h2><p>{sum(r[3] for r in strategy):,} customers as of {escape(as_of)}; "
-            "customers without marketing consent get the group's service, no marketing.</p>",
-            "<table><tr><th>Group</th><th>Customers</th><th>Resource share</th><th>Actions</th></tr>",
+            "customers without marketing consent get the group's service, no marketing. The control group "
+            f"({sum(r[7] for r in strategy):,} customers) gets no marketing action because of its group, so that "
+            "the strategies' effect can be measured against it.</p>",
+            "<table><tr><th>Group</th><th>Customers</th><th>Of them control</th><th>Resource share</th>"
+            "<th>Actions</th></tr>",
             *(
-                f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td><td class="n">{share:.0%}</td>'
-                f"<td>{escape(actions_en)} ({escape(actions_zh)})</td></tr>"
-                for _, en, zh, n, share, actions_en, actions_zh in strategy
+                f'<tr><td>{escape(en)} ({escape(zh)})</td><td class="n">{n:,}</td><td class="n">{control:,}</td>'
+                f'<td class="n">{share:.0%}</td><td>{escape(actions_en)} ({escape(actions_zh)})</td></tr>'
+                for _, en, zh, n, share, actions_en, actions_zh, control in strategy
             ),
             "</table>",
             "<h3>Customers per group</h3>",

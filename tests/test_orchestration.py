@@ -173,6 +173,12 @@ def test_demo_generates_runs_publishes_and_summarises(tmp_path, monkeypatch, cap
     assert as_of == latest == yesterday and segments == strategy > 0
     with psycopg.connect(reader_url(postgres_url), autocommit=True) as pg:
         assert pg.execute("SELECT count(*) FROM crmseg.customer_segments").fetchone()[0] == segments
+        # SPEC section 9: the control group is control_share (0.10) of the demo's customers, up to the chance of a
+        # hash over about 2,000 customers (three standard deviations of a binomial share: 2 points)
+        customers, control = pg.execute(
+            "SELECT count(*), count(*) FILTER (WHERE treatment_group = 'control') FROM crmseg.strategy_assignments"
+        ).fetchone()
+        assert abs(control / customers - 0.10) <= 3 * (0.10 * 0.90 / customers) ** 0.5
 
 
 # -- bad input: the extract asset concerned, on a warehouse that holds a good landing -------------------

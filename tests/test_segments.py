@@ -181,6 +181,38 @@ def test_marts_hold_both_dates_and_the_latest_is_served(built):
     assert abs(weights["total"][0] - 1) < 1e-9
 
 
+def control_by_hand(customer_key: str, share: float = 0.10, salt: str = "crmseg") -> bool:
+    """SPEC section 9: the first 8 hex digits of md5(customer_key:salt) as an integer, mod 10000, below share."""
+    digits = hashlib.md5(f"{customer_key}:{salt}".encode()).hexdigest()[:8]
+    return int(digits, 16) % 10000 < share * 10000
+
+
+def test_the_control_group_is_the_specs_hash_and_stays_from_run_to_run(built_two_dates):
+    """Each run publishes strategy_assignments of the latest date: both runs put every customer in the group SPEC
+    section 9's hash gives it, and a control customer's actions say why no marketing action is taken."""
+    first, second = (built_two_dates.published[d]["strategy_assignments"] for d in sorted(BUILT_DATES, reverse=True))
+    for assignments in (first, second):
+        expected = assignments["customer_key"].map(control_by_hand).map({True: "control", False: "treatment"})
+        assert (assignments["treatment_group"] == expected).all()
+    groups = first.merge(second, on="customer_key", suffixes=("", "_again"))
+    assert len(groups) == len(first) and (groups["treatment_group"] == groups["treatment_group_again"]).all()
+    control = first[first["treatment_group"] == "control"]
+    assert len(control) > 0 and set(first["treatment_group"]) == {"treatment", "control"}
+    assert control["actions"].str.startswith("No marketing action: control group").all()
+    assert control["strategy_group"].notna().all()  # they keep their segments and strategy group
+
+
+def test_the_control_hash_takes_control_share_of_many_customers():
+    """The hash the model computes (as the test above shows) splits 100,000 keys shaped like customer_key
+    (16 hex digits) at control_share within 0.3 points (three standard deviations); another salt, other customers."""
+    keys = [hashlib.md5(f"crm:A{i:07d}".encode()).hexdigest()[:16] for i in range(100_000)]
+    control = [control_by_hand(key) for key in keys]
+    assert abs(sum(control) / len(keys) - 0.10) <= 0.003
+    assert abs(sum(control_by_hand(key, share=0.25) for key in keys) / len(keys) - 0.25) <= 0.004
+    moved = sum(a != b for a, b in zip(control, (control_by_hand(key, salt="2027") for key in keys), strict=True))
+    assert moved > 0.15 * len(keys)  # a new salt draws a new group: about 18% of the keys change sides
+
+
 def test_every_dbt_unit_test_passes(built, settings_env, tmp_path):
     """The rules' unit tests and the cross-database macros' tests run here; nightly builds leave them out."""
     from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
