@@ -407,14 +407,9 @@ def stage_clv() -> dict:
             "WHERE as_of_date = (SELECT max(as_of_date) FROM intermediate.int_purchase_days)"
         ).df()
     started = time.monotonic()
-    x, span = inputs["repeat_purchase_days"].to_numpy(float), inputs["purchase_span_days"].to_numpy(float)
-    tenure, value = inputs["tenure_days"].to_numpy(float), inputs["repeat_mean_value"].fillna(0).to_numpy(float)
-    bg_nbd, gamma_gamma = clv.fit_bg_nbd(x, span, tenure), clv.fit_gamma_gamma(x, value)
+    bg_nbd, gamma_gamma = clv.fit_both(inputs)
     fitted = time.monotonic()
-    for t in (90, 365):
-        clv.expected_purchases(bg_nbd.parameters, t, x, span, tenure)
-    clv.p_alive(bg_nbd.parameters, x, span, tenure)
-    clv.expected_avg_value(gamma_gamma.parameters, x, value)
+    clv.score(inputs, bg_nbd.parameters, gamma_gamma.parameters)
     return {
         "rows": len(inputs),
         "seconds": time.monotonic() - started,

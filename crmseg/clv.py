@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 import scipy
 from scipy import optimize, special
 
@@ -206,6 +207,47 @@ def _maximise(model: str, names: tuple[str, ...], objective, start, customers: i
         time.monotonic() - started,
         "" if result.success else f"the optimiser stopped: {result.message}",
     )
+
+
+# -- a date's customers: fits and scores ------------------------------------------------------
+
+
+def inputs(day) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """x, t_x, T and m_x (0 for none) of rows of int_purchase_days, as the fits and the scores take them."""
+    return (
+        day["repeat_purchase_days"].to_numpy(float),
+        day["purchase_span_days"].to_numpy(float),
+        day["tenure_days"].to_numpy(float),
+        day["repeat_mean_value"].fillna(0).to_numpy(float),
+    )
+
+
+def fit_both(day, *, min_customers: int = 100) -> tuple[Fit, Fit]:
+    """BG/NBD and Gamma-Gamma fitted on one as-of date's rows of int_purchase_days."""
+    x, t_x, T, m_x = inputs(day)
+    return (
+        fit_bg_nbd(x, t_x, T, min_customers=min_customers),
+        fit_gamma_gamma(x, m_x, min_customers=min_customers),
+    )
+
+
+def score(day, bg_nbd: dict | None, gamma_gamma: dict | None) -> pd.DataFrame:
+    """What the fitted models predict for each of one as-of date's rows of int_purchase_days. A model without a fit
+    leaves its columns null: p_alive and the expected purchases are the BG/NBD's, expected_avg_value the
+    Gamma-Gamma's, and predicted_clv_365d needs both."""
+    x, t_x, T, m_x = inputs(day)
+    missing = np.full(len(day), np.nan)
+    scores = pd.DataFrame({"as_of_date": day["as_of_date"], "customer_key": day["customer_key"]})
+    scores["repeat_purchase_days"] = day["repeat_purchase_days"].to_numpy()
+    if bg_nbd:
+        scores["p_alive"] = p_alive(bg_nbd, x, t_x, T)
+        scores["expected_purchases_90d"] = expected_purchases(bg_nbd, 90, x, t_x, T)
+        scores["expected_purchases_365d"] = expected_purchases(bg_nbd, 365, x, t_x, T)
+    else:
+        scores["p_alive"] = scores["expected_purchases_90d"] = scores["expected_purchases_365d"] = missing
+    scores["expected_avg_value"] = expected_avg_value(gamma_gamma, x, m_x) if gamma_gamma else missing
+    scores["predicted_clv_365d"] = scores["expected_purchases_365d"] * scores["expected_avg_value"]
+    return scores
 
 
 # -- the fits as quality checks ------------------------------------------------------------

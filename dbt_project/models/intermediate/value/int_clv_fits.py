@@ -25,13 +25,7 @@ def model(dbt, session):
     rows = []
     for (as_of_date,) in dbt.ref("int_as_of_dates").order("as_of_date").fetchall():
         day = inputs.filter(f"as_of_date = date '{as_of_date}'").df()
-        x = day["repeat_purchase_days"].to_numpy(float)
-        span, tenure = day["purchase_span_days"].to_numpy(float), day["tenure_days"].to_numpy(float)
-        mean_value = day["repeat_mean_value"].fillna(0).to_numpy(float)
-        for fit in (
-            clv.fit_bg_nbd(x, span, tenure, min_customers=min_customers),
-            clv.fit_gamma_gamma(x, mean_value, min_customers=min_customers),
-        ):
+        for fit in clv.fit_both(day, min_customers=min_customers):
             parameters = json.dumps(fit.parameters) if fit.fitted else None
             rows.append(
                 (as_of_date, fit.model, fit.customers, parameters, fit.log_likelihood, fit.converged,

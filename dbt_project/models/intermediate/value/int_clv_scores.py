@@ -8,9 +8,6 @@ date's customers in memory.
 
 import json
 
-import numpy as np
-import pandas as pd
-
 from crmseg import clv
 
 ROWS = "int_clv_scores__rows"
@@ -33,28 +30,7 @@ def model(dbt, session):
             json.loads(of_date[name]) if isinstance(of_date.get(name), str) else None
             for name in ("bg_nbd", "gamma_gamma")
         )
-        session.register("int_clv_scores__date", score(day, bg_nbd, gamma_gamma))
+        session.register("int_clv_scores__date", clv.score(day, bg_nbd, gamma_gamma))
         session.execute(f"insert into {ROWS} by name select * from int_clv_scores__date")
         session.unregister("int_clv_scores__date")
     return session.table(ROWS)
-
-
-def score(day: pd.DataFrame, bg_nbd: dict | None, gamma_gamma: dict | None) -> pd.DataFrame:
-    x = day["repeat_purchase_days"].to_numpy(float)
-    span, tenure = day["purchase_span_days"].to_numpy(float), day["tenure_days"].to_numpy(float)
-    missing = np.full(len(day), np.nan)
-    scores = pd.DataFrame({"as_of_date": day["as_of_date"], "customer_key": day["customer_key"]})
-    scores["repeat_purchase_days"] = day["repeat_purchase_days"].to_numpy()
-    if bg_nbd:
-        scores["p_alive"] = clv.p_alive(bg_nbd, x, span, tenure)
-        scores["expected_purchases_90d"] = clv.expected_purchases(bg_nbd, 90, x, span, tenure)
-        scores["expected_purchases_365d"] = clv.expected_purchases(bg_nbd, 365, x, span, tenure)
-    else:
-        scores["p_alive"] = scores["expected_purchases_90d"] = scores["expected_purchases_365d"] = missing
-    if gamma_gamma:
-        mean_value = day["repeat_mean_value"].fillna(0).to_numpy(float)
-        scores["expected_avg_value"] = clv.expected_avg_value(gamma_gamma, x, mean_value)
-    else:
-        scores["expected_avg_value"] = missing
-    scores["predicted_clv_365d"] = scores["expected_purchases_365d"] * scores["expected_avg_value"]
-    return scores
