@@ -28,8 +28,9 @@ def build_publish_asset(timezone: str) -> dg.AssetsDefinition:
         owners=["team:data-engineering"],
         description=(
             "The serving tables (customer_segments, its history, strategy_assignments, segment_summary, "
-            "segment_transitions, model_fits, data_quality_results) in serving/crmseg.duckdb, Parquet files "
-            "beside it and, when configured, PostgreSQL schema crmseg; swapped in whole, never half-written; of "
+            "segment_transitions, model_fits, segment_outcomes, strategy_effects, customer_moves, "
+            "data_quality_results) in serving/crmseg.duckdb, Parquet files beside it and, when configured, "
+            "PostgreSQL schema crmseg; swapped in whole, never half-written; of "
             "the history, only the dates dbt rebuilt are written."
         ),
         freshness_policy=published_by_six(timezone),

@@ -8,10 +8,10 @@
 The runs part times `crmseg run` as a user runs it, a first full run and the
 next night after a day of source changes, each against a hand-written DuckDB
 floor (bench/floor.sql: land every table and compute SPEC section 5, nothing
-else) measured in the same bench. It prints what SPEC section 8's models took
+else) measured in the same bench. It prints what the models of SPEC sections 8 and 9 took
 in each run, then times their fits and scores alone on the latest date.
 
-With the history part, the runs part then backfills BACKFILL_DAYS dates on
+With the history part, the runs part then backfills HISTORY_DAYS dates (30; BENCH_HISTORY_DAYS) on
 that warehouse in one run (compared with the next night) and runs the next
 night again, on the longer history.
 
@@ -44,6 +44,8 @@ WORK = Path(os.environ.get("BENCH_DIR", "/tmp/crmseg-bench"))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
 BACKFILL_CUSTOMERS = int(os.environ.get("BENCH_BACKFILL_CUSTOMERS", "100000"))
 BACKFILL_DAYS = 30
+# the history part's backfill on the runs' warehouse: BENCH_HISTORY_DAYS=180 gives SPEC section 9 every window
+HISTORY_DAYS = int(os.environ.get("BENCH_HISTORY_DAYS", str(BACKFILL_DAYS)))
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 DATABASE = "crmseg_bench"
@@ -347,12 +349,12 @@ def stage_run(night: str) -> dict:
 
 
 def stage_backfill_on_runs() -> dict:
-    """BACKFILL_DAYS as-of dates up to END_DATE backfilled in one run on the runs' warehouse, as an analyst
+    """HISTORY_DAYS as-of dates up to END_DATE backfilled in one run on the runs' warehouse, as an analyst
     re-runs a past month on a warehouse in use."""
     from datetime import timedelta
 
     settings = settings_for(RUN_SOURCES, RUN_DATA, RUN_DATA / "dagster")
-    return timed_cli_run(settings, start=END_DATE - timedelta(days=BACKFILL_DAYS - 1), end=END_DATE)
+    return timed_cli_run(settings, start=END_DATE - timedelta(days=HISTORY_DAYS - 1), end=END_DATE)
 
 
 def timed_cli_run(settings, **dates) -> dict:
@@ -375,23 +377,28 @@ def timed_cli_run(settings, **dates) -> dict:
         "seconds": seconds,
         "steps": dict(sorted(steps.items(), key=lambda item: -item[1])),
         "dbt_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-        "value_models": value_model_seconds(outcome.run_id),
+        "section_models": section_model_seconds(outcome.run_id),
     }
 
 
-def value_model_seconds(run_id: str) -> dict[str, float]:
-    """What SPEC section 8's models (dbt_project/models/intermediate/value/) took in the run's dbt build."""
+# the models of SPEC section 8 (dbt_project/models/intermediate/value/) and section 9 (effect evaluation)
+SECTION_MODELS = {
+    "section 8": ("int_purchase_days", "int_clv_fits", "int_clv_scores", "int_customer_predictions"),
+    "section 9": ("int_outcome_windows", "segment_outcomes", "strategy_effects", "customer_moves"),
+}
+
+
+def section_model_seconds(run_id: str) -> dict[str, dict[str, float]]:
+    """What each section's models took in the run's dbt build."""
     from assets.dbt import DBT_PROJECT_DIR
 
     found = sorted((DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json"))
     if not found:
         return {}
-    models = ("int_purchase_days", "int_clv_fits", "int_clv_scores", "int_customer_predictions")
-    results = json.loads(found[-1].read_text())["results"]
+    times = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in json.loads(found[-1].read_text())["results"]}
     return {
-        r["unique_id"].split(".")[-1]: round(r["execution_time"], 1)
-        for r in results
-        if r["unique_id"].split(".")[-1] in models
+        section: {model: round(times[model], 1) for model in models if model in times}
+        for section, models in SECTION_MODELS.items()
     }
 
 
@@ -489,7 +496,7 @@ def bench_extraction(record, results: dict) -> None:
 
 def bench_runs(record, results: dict, history: bool) -> None:
     """The floor, then `crmseg run` for a first full run and for the next night, each as a ratio to the floor;
-    with history, then a BACKFILL_DAYS-day backfill on that warehouse (as a ratio to the night) and the next
+    with history, then a HISTORY_DAYS-day backfill on that warehouse (as a ratio to the night) and the next
     night again, on the longer history.
 
     Peak memory is the larger of the CLI process's and dbt's (they do not work at the same time)."""
@@ -498,7 +505,7 @@ def bench_runs(record, results: dict, history: bool) -> None:
     print("    " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in floor["steps"].items()))
     runs = [("first full run", "run_first"), ("next night", "run_next")]
     if history:
-        runs += [(f"{BACKFILL_DAYS}-day backfill", "backfill_on_runs"), ("next night, longer history", "run_next")]
+        runs += [(f"{HISTORY_DAYS}-day backfill", "backfill_on_runs"), ("next night, longer history", "run_next")]
     for name, stage in runs:
         figures = run_stage(stage)
         cli_peak = figures["peak_rss_mib"]
@@ -511,16 +518,16 @@ def bench_runs(record, results: dict, history: bool) -> None:
         )
         for step, seconds in list(figures["steps"].items())[:6]:
             print(f"      {step:<40} {seconds:>8.1f} s")
-        value = figures["value_models"]
-        print(f"    of dbt's time, SPEC section 8's models {sum(value.values()):.1f} s: {value}")
+        for section, models in figures["section_models"].items():
+            print(f"    of dbt's time, SPEC {section}'s models {sum(models.values()):.1f} s: {models}")
     fits = run_stage("clv")
     record("predicted value: fit + scores", fits)
     print(f"    {fits['steps']}, converged: {fits['converged']}")
     if history:
         night = results["crmseg run: next night"]["seconds"]
-        ratio = results[f"crmseg run: {BACKFILL_DAYS}-day backfill"]["seconds"] / night
+        ratio = results[f"crmseg run: {HISTORY_DAYS}-day backfill"]["seconds"] / night
         results["backfill / night"] = {"ratio": round(ratio, 2)}
-        print(f"  the {BACKFILL_DAYS}-day backfill takes {ratio:.1f}x the next night")
+        print(f"  the {HISTORY_DAYS}-day backfill takes {ratio:.1f}x the next night")
 
 
 def main() -> None:

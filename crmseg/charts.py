@@ -86,5 +86,36 @@ def pareto(points: list[tuple[float, float]], marks: list[float]) -> str:
     return "\n".join(parts)
 
 
+def intervals(rows: list[tuple[str, float, float, float]], *, unit: str = "%") -> str:
+    """A point and its interval per (label, value, low, high) on one horizontal scale, with a line at zero: an
+    interval clear of the line is a difference that is not chance."""
+    if not rows:
+        return "<p>No data.</p>"
+    width, label_width, height, right = 720, 200, 28, 70
+    low = min(0.0, *(r[2] for r in rows))
+    high = max(0.0, *(r[3] for r in rows))
+    span = (high - low) or 1.0
+
+    def x(value: float) -> float:
+        return label_width + (width - label_width - right) * (value - low) / span
+
+    total = height * len(rows) + 24
+    parts = [
+        f'<svg class="intervals" width="{width}" height="{total}" role="img">',
+        f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="0" y2="{total - 20}" stroke="{GRID}" stroke-width="2"/>',
+        f'<text x="{x(0):.1f}" y="{total - 4}" text-anchor="middle">0</text>',
+    ]
+    for i, (label, value, lo, hi) in enumerate(rows):
+        y = i * height + 14
+        parts += [
+            f'<text x="{label_width - 8}" y="{y + 4}" text-anchor="end">{escape(label)}</text>',
+            f'<line class="interval" x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{y}" y2="{y}" stroke="{LINE}" '
+            'stroke-width="3"/>',
+            f'<circle class="point" cx="{x(value):.1f}" cy="{y}" r="5" fill="{BAR}"/>',
+            f'<text x="{width - right + 8}" y="{y + 4}">{_number(value)}{unit}</text>',
+        ]
+    return "\n".join([*parts, "</svg>"])
+
+
 def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"

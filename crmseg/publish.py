@@ -54,6 +54,9 @@ SERVING_TABLES = {
     "segment_summary": "marts.segment_summary",
     "segment_transitions": "marts.segment_transitions",
     "model_fits": "marts.model_fits",
+    "segment_outcomes": "marts.segment_outcomes",
+    "strategy_effects": "marts.strategy_effects",
+    "customer_moves": "marts.customer_moves",
     "data_quality_results": RESULTS_TABLE,
 }
 SEGMENT_TABLES = ("customer_segments", "strategy_assignments", "segment_summary")

@@ -13,6 +13,7 @@ import duckdb
 
 from crmseg import charts
 from crmseg.quality import RESULTS_TABLE
+from crmseg.summary import latest_effects
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1f2933; }
@@ -61,7 +62,7 @@ def segments_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     """
     sections = (
         strategy_section, value_tier_section, rfm_section, abc_section, lifecycle_section, predicted_value_section,
-        moves_section,
+        moves_section, effects_section, worklist_section,
     )  # fmt: skip
     return "\n".join(section(con, as_of) for section in sections)
 
@@ -294,6 +295,118 @@ def moves_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
             "</table>",
         ]
     )
+
+
+OUTCOME_DATES_SHOWN = 8  # the latest as-of dates of the 30-day outcomes over time
+
+
+def effects_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
+    """SPEC section 9 for a marketing analyst: did each strategy group's actions make its customers buy again,
+    against its control group, in the latest complete window of each horizon; and the outcomes over time."""
+    title = "<h2>Strategy effects: treatment against control</h2>"
+    effects = latest_effects(con)
+    if not effects:
+        return (
+            f"{title}\n<p>No complete outcome window as of {escape(as_of)}: a window of h days after an as-of date "
+            "D is complete on D + h, so the first comes when the run of a date 30 days after one in the history "
+            "(or a backfill over it) has run.</p>"
+        )
+    rows = []
+    for when, days, group, n_t, n_c, rate_t, rate_c, lift, low, high, revenue, r_low, r_high, significant in effects:
+        rows.append(
+            f'<tr><td>{escape(when)}</td><td class="n">{days}</td><td>{escape(group)}</td>'
+            f'<td class="n">{n_t:,}</td><td class="n">{n_c:,}</td><td class="n">{_percent(rate_t)}</td>'
+            f'<td class="n">{_percent(rate_c)}</td><td class="n">{_percent(lift, "+.1%")} '
+            f"({_percent(low, '+.1%')} to {_percent(high, '+.1%')})</td>"
+            f'<td class="n">{_amount(revenue)} ({_amount(r_low)} to {_amount(r_high)})</td>'
+            f"<td>{'<b>yes</b>' if significant else 'no'}</td></tr>"
+        )
+    charts_by_horizon = []
+    for days in sorted({row[1] for row in effects}):
+        shown = [r for r in effects if r[1] == days and r[7] is not None]
+        charts_by_horizon += [
+            f"<h3>Repurchase lift in the {days} days after {escape(shown[0][0] if shown else '')}, 95% interval</h3>",
+            charts.intervals([(r[2], round(100 * r[7], 1), 100 * r[8], 100 * r[9]) for r in shown]),
+        ]
+    return "\n".join(
+        [
+            title,
+            "<p>Each strategy group's control customers got no marketing action because of their group; the lift is "
+            "how much more often the treated customers bought (repurchase rate, treatment minus control) and how "
+            "much more they spent per customer, in the window of h days after the as-of date. The intervals are "
+            "95% (normal approximation); <i>significant</i> means the repurchase interval excludes 0. Shown: the "
+            "latest complete window of each horizon.</p>",
+            "<table><tr><th>As of</th><th>Days</th><th>Group</th><th>Treatment</th><th>Control</th>"
+            "<th>Bought (treatment)</th><th>Bought (control)</th><th>Repurchase lift (95%)</th>"
+            "<th>Revenue lift per customer, CNY (95%)</th><th>Significant</th></tr>",
+            *rows,
+            "</table>",
+            *charts_by_horizon,
+            outcomes_over_time(con),
+        ]
+    )
+
+
+def outcomes_over_time(con: duckdb.DuckDBPyConnection) -> str:
+    """The 30-day repurchase rate of each strategy group (treatment and control together) for the latest dates."""
+    rows = con.execute(
+        f"""SELECT CAST(as_of_date AS VARCHAR), segment, sum(buyers) / sum(customers)
+            FROM marts.segment_outcomes
+            WHERE dimension = 'strategy_group' AND horizon_days = 30 AND as_of_date IN (
+                SELECT DISTINCT as_of_date FROM marts.segment_outcomes WHERE horizon_days = 30
+                ORDER BY as_of_date DESC LIMIT {OUTCOME_DATES_SHOWN})
+            GROUP BY ALL ORDER BY 1, 2"""
+    ).fetchall()
+    groups = sorted({row[1] for row in rows})
+    rates = {(when, group): rate for when, group, rate in rows}
+    dates = sorted({row[0] for row in rows})
+    return "\n".join(
+        [
+            "<h3>Outcomes over time: bought within 30 days, by strategy group</h3>",
+            "<table><tr><th>As of</th>" + "".join(f"<th>{escape(g)}</th>" for g in groups) + "</tr>",
+            *(
+                f"<tr><td>{escape(when)}</td>"
+                + "".join(f'<td class="n">{_percent(rates.get((when, g)))}</td>' for g in groups)
+                + "</tr>"
+                for when in dates
+            ),
+            "</table>",
+        ]
+    )
+
+
+def worklist_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
+    """customer_moves summed: how many customers just became at risk, high value, churned, ... and of which kind."""
+    moves = con.execute(
+        """SELECT CAST(min(previous_date) AS VARCHAR), dimension, to_segment, count(*)
+           FROM marts.customer_moves WHERE dimension IN ('strategy_group', 'lifecycle_stage')
+           GROUP BY dimension, to_segment ORDER BY dimension DESC, 4 DESC, to_segment"""
+    ).fetchall()
+    title = "<h2>Worklist: customers who just moved</h2>"
+    if not moves:
+        return f"{title}\n<p>Nobody moved (or there is no earlier date in the history to compare with).</p>"
+    return "\n".join(
+        [
+            title,
+            f"<p>Customers whose strategy group or lifecycle stage changed from {escape(moves[0][0])} to "
+            f"{escape(as_of)}, one row each in <code>customer_moves</code> (with the CRM account, for account "
+            "managers and the CRM).</p>",
+            "<table><tr><th>Dimension</th><th>Just became</th><th>Customers</th></tr>",
+            *(
+                f'<tr><td>{escape(dimension)}</td><td>{escape(to)}</td><td class="n">{n:,}</td></tr>'
+                for _, dimension, to, n in moves
+            ),
+            "</table>",
+        ]
+    )
+
+
+def _percent(value: float | None, pattern: str = ".1%") -> str:
+    return "n/a" if value is None else format(value, pattern)
+
+
+def _amount(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+,.0f}"
 
 
 def quality_section(con: duckdb.DuckDBPyConnection, run_id: str) -> str:

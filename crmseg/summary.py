@@ -72,3 +72,79 @@ def quality_summary(warehouse: Path, run_id: str) -> str:
     ]
     lines += [f"  warning {name}: {what}" for name, what in warnings[:8]]
     return "\n".join(lines)
+
+
+def latest_effects(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """strategy_effects of the latest complete window of each horizon: as_of_date, horizon_days, strategy_group,
+    treatment and control customers, their repurchase rates, the lift with its interval, the revenue lift with
+    its interval, significant."""
+    return con.execute(
+        """SELECT CAST(as_of_date AS VARCHAR), horizon_days, strategy_group, treatment_customers, control_customers,
+                  treatment_repurchase_rate, control_repurchase_rate, repurchase_lift, repurchase_lift_low,
+                  repurchase_lift_high, revenue_lift, revenue_lift_low, revenue_lift_high, significant
+           FROM marts.strategy_effects
+           WHERE (horizon_days, as_of_date) IN (
+               SELECT (horizon_days, max(as_of_date)) FROM marts.strategy_effects GROUP BY horizon_days)
+           ORDER BY horizon_days, strategy_group"""
+    ).fetchall()
+
+
+def _signed(value: float | None, pattern: str) -> str:
+    return "n/a" if value is None else format(value, pattern)
+
+
+def effect_markdown(con: duckdb.DuckDBPyConnection) -> str:
+    """strategy_effects of the latest window of each horizon as a Markdown table, for the Dagster UI."""
+    rows = latest_effects(con)
+    if not rows:
+        return "**Strategy effects**: no complete outcome window yet (the first comes 30 days after a run's date)."
+    lines = [
+        "**Strategy effects: treatment against control, latest complete window of each horizon**",
+        "",
+        "| as of | days | group | treatment | control | repurchase lift (95%) | revenue lift per customer (95%) |"
+        " significant |",
+        "|---|--:|---|--:|--:|---|---|---|",
+    ]
+    for as_of, days, group, n_t, n_c, _, _, lift, low, high, revenue, revenue_low, revenue_high, significant in rows:
+        lines.append(
+            f"| {as_of} | {days} | {group} | {n_t:,} | {n_c:,} | {_signed(lift, '+.1%')} "
+            f"({_signed(low, '+.1%')} to {_signed(high, '+.1%')}) | {_signed(revenue, '+,.0f')} "
+            f"({_signed(revenue_low, '+,.0f')} to {_signed(revenue_high, '+,.0f')}) "
+            f"| {'yes' if significant else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def moves_markdown(con: duckdb.DuckDBPyConnection) -> str:
+    """customer_moves summed per dimension and move, for the Dagster UI."""
+    rows = con.execute(
+        """SELECT CAST(min(previous_date) AS VARCHAR), CAST(min(as_of_date) AS VARCHAR), dimension, from_segment,
+                  to_segment, count(*)
+           FROM marts.customer_moves WHERE dimension IN ('strategy_group', 'lifecycle_stage')
+           GROUP BY ALL ORDER BY dimension DESC, 6 DESC, from_segment, to_segment"""
+    ).fetchall()
+    if not rows:
+        return "**Customer moves**: none (no earlier date in the history, or nobody changed segment)."
+    lines = [
+        f"**Customer moves from {rows[0][0]} to {rows[0][1]}** (strategy group and lifecycle stage)",
+        "",
+        "| dimension | from | to | customers |",
+        "|---|---|---|--:|",
+    ]
+    lines += [f"| {dimension} | {a} | {b} | {n:,} |" for _, _, dimension, a, b, n in rows]
+    return "\n".join(lines)
+
+
+def effect_summary(warehouse: Path) -> str:
+    """The repurchase lift of each strategy group in the latest complete window of each horizon, in a few lines."""
+    with duck.connect(warehouse, read_only=True) as con:
+        rows = latest_effects(con)
+    if not rows:
+        return "strategy effects: no complete outcome window yet (the first is 30 days after a date in the history)"
+    lines = ["strategy effects (repurchase lift, treatment - control, 95% interval):"]
+    for as_of, days, group, _, _, _, _, lift, low, high, *_, significant in rows:
+        lines.append(
+            f"  {days:>3} days after {as_of}  {group:<11} {_signed(lift, '+6.1%')} "
+            f"({_signed(low, '+.1%')} to {_signed(high, '+.1%')}){'  significant' if significant else ''}"
+        )
+    return "\n".join(lines)

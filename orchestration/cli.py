@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -26,7 +26,7 @@ from crmseg.duck import WriterLock
 from crmseg.errors import CrmsegError
 from crmseg.report import report_path
 from crmseg.settings import Settings
-from crmseg.summary import quality_summary, segment_summary
+from crmseg.summary import effect_summary, quality_summary, segment_summary
 from orchestration.alerts import step_failure
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -35,6 +35,7 @@ GENERATED = "# Written by crmseg"
 # CRMSEG_DAGSTER_POSTGRES_URL as dagster-postgres reads it (with the psycopg2 driver); set by the CLI for
 # itself and for `make dev`, so the URL and its password stay in the environment, never in dagster.yaml
 DAGSTER_STORAGE_VAR = "CRMSEG_DAGSTER_STORAGE_URL"
+DEMO_DAYS = 31  # the demo builds the month up to yesterday: the first date's 30-day outcome window is complete
 
 
 def dagster_yaml(settings: Settings) -> str:
@@ -264,6 +265,7 @@ def print_summaries(settings: Settings, as_of: str, run_id: str) -> None:
     # read under the writer lock: a run started meanwhile must not find a reader holding the file
     with WriterLock(settings.warehouse_path):
         print(segment_summary(settings.warehouse_path, as_of))
+        print(effect_summary(settings.warehouse_path))
         print(quality_summary(settings.warehouse_path, run_id))
 
 
@@ -291,9 +293,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"demo sources: generated {manifest['options']['customers']:,} customers, "
             f"{sum(manifest['rows'].values()):,} rows in {manifest['seconds']:.1f}s into {sources}"
         )
-    outcome = execute(settings, verbose=args.verbose)
-    as_of = settings.yesterday().isoformat()
-    code = report(outcome, f"pipeline run for {as_of}", settings)
+    # a month of as-of dates, so that the demo has a history to compare and a complete 30-day outcome window
+    as_of = settings.yesterday()
+    first = max(as_of - timedelta(days=DEMO_DAYS - 1), date.fromisoformat(settings.start_date))
+    outcome = execute(settings, start=first, end=as_of, verbose=args.verbose)
+    code = report(outcome, f"pipeline backfill {first} .. {as_of}", settings)
+    as_of = as_of.isoformat()
     if code == 0:
         print_summaries(settings, as_of, outcome.run_id)
         print(f"warehouse: {settings.warehouse_path}")
@@ -353,7 +358,9 @@ def parser() -> argparse.ArgumentParser:
     backfill.add_argument("--vars", help="dbt vars as JSON, exactly as `dbt --vars`")
     backfill.set_defaults(handler=cmd_backfill)
 
-    demo = commands.add_parser("demo", help="generate the demo sources if absent, run once, print a summary")
+    demo = commands.add_parser(
+        "demo", help="generate the demo sources if absent, run the month up to yesterday once, print a summary"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     dev = commands.add_parser("dev", help="the Dagster UI on the instance the CLI writes to")

@@ -89,6 +89,12 @@ def mariadb_url():
     engine.dispose()
 
 
+def control_by_hand(customer_key: str, share: float = 0.10, salt: str = "crmseg") -> bool:
+    """SPEC section 9: the first 8 hex digits of md5(customer_key:salt) as an integer, mod 10000, below share."""
+    digits = hashlib.md5(f"{customer_key}:{salt}".encode()).hexdigest()[:8]
+    return int(digits, 16) % 10000 < share * 10000
+
+
 # -- sources and settings ------------------------------------------------------------------------------
 
 
@@ -249,12 +255,14 @@ def materialize(
     extract_config: dict | None = None,
     dbt_config: dict | None = None,
     instance: dg.DagsterInstance | None = None,
+    dates: tuple[date, date] = (END_DATE, END_DATE),
 ) -> dg.ExecuteInProcessResult:
     """These assets alone ('raw_erp/sales_orders'; 'dbt' for every dbt model), with the resources the definitions
     give them from the settings in the environment.
 
     A run of the nightly job restricted to them rather than `dagster.materialize`, so that the run has the job's
-    name and END_DATE's partition, as the failure alert and the recorded checks of a real run do.
+    name and END_DATE's partition (or the range `dates`, as a backfill), as the failure alert and the recorded
+    checks of a real run do.
     """
     from orchestration.definitions import DBT_OP, JOB_NAME, build_definitions
 
@@ -269,10 +277,13 @@ def materialize(
     run_config = {"ops": {op: {"config": extract_config} for op in ops}} if extract_config else {"ops": {}}
     if dbt_config:
         run_config["ops"][DBT_OP] = {"config": dbt_config}
+    first, last = (day.isoformat() for day in dates)
+    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     return defs.resolve_job_def(JOB_NAME).execute_in_process(
         run_config=run_config,
         asset_selection=selected,
-        partition_key=END_DATE.isoformat(),
+        partition_key=first if first == last else None,
+        tags={} if first == last else tags,
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

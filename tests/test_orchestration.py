@@ -6,7 +6,7 @@ import io
 import logging
 import os
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -138,7 +138,8 @@ def test_usage_errors_are_one_line(env, capsys):
 
 def test_demo_generates_runs_publishes_and_summarises(tmp_path, monkeypatch, capsys, postgres_url):
     """What `make demo` runs after installing, here with PostgreSQL publishing on as in production: the demo's own
-    company of 2,000 customers ending yesterday, so every source is fresh."""
+    company of 2,000 customers ending yesterday, so every source is fresh, built for the month up to yesterday in
+    one run, so that the 30-day window after its first date shows the planted effect (SPEC section 9)."""
     for name in (*SOURCE_URL_VARS.values(), "CRMSEG_START_DATE", "CRMSEG_TIMEZONE", "CRMSEG_DAGSTER_POSTGRES_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CRMSEG_DATA_DIR", str(tmp_path / "data"))
@@ -146,12 +147,14 @@ def test_demo_generates_runs_publishes_and_summarises(tmp_path, monkeypatch, cap
     settings = Settings.from_env()
     monkeypatch.setenv("DAGSTER_HOME", str(settings.dagster_home))  # where it goes when unset
     yesterday = settings.yesterday().isoformat()
+    first = (settings.yesterday() - timedelta(days=30)).isoformat()
 
     assert main(["demo"]) == 0
 
     out = capsys.readouterr().out
     assert "demo sources: generated 2,000 customers" in out
-    assert f"pipeline run for {yesterday} succeeded" in out
+    assert f"pipeline backfill {first} .. {yesterday} succeeded" in out
+    assert f"30 days after {first}  risk" in out
     assert f"published {yesterday} (" in out and "PostgreSQL: schema crmseg" in out
     assert f"segments as of {yesterday}:" in out and "blocking checks passed" in out
     with duck.connect(settings.warehouse_path, read_only=True) as con:
@@ -162,7 +165,7 @@ def test_demo_generates_runs_publishes_and_summarises(tmp_path, monkeypatch, cap
         ).fetchall()
     assert freshness == [(True,)] * 6  # every source with a freshness check changed within its window
     [run] = dg.DagsterInstance.get().get_runs()
-    assert run.tags["crmseg/as_of_dates"] == f"{yesterday}..{yesterday}" and run.is_success
+    assert run.tags["crmseg/as_of_dates"] == f"{first}..{yesterday}" and run.is_success
 
     # PostgreSQL holds what the serving file holds, and its reader can read it
     run_id, as_of, segments, strategy, latest, checks = pg_state(postgres_url)
@@ -179,6 +182,13 @@ def test_demo_generates_runs_publishes_and_summarises(tmp_path, monkeypatch, cap
             "SELECT count(*), count(*) FILTER (WHERE treatment_group = 'control') FROM crmseg.strategy_assignments"
         ).fetchone()
         assert abs(control / customers - 0.10) <= 3 * (0.10 * 0.90 / customers) ** 0.5
+        # the win-back programme planted in the risk group shows: its treated customers bought more than its control
+        effects = pg.execute(
+            "SELECT strategy_group, repurchase_lift, significant FROM crmseg.strategy_effects "
+            f"WHERE as_of_date = DATE '{first}' AND horizon_days = 30"
+        ).fetchall()
+        assert {group for group, _, _ in effects} == {"high_value", "growth", "potential", "risk"}
+        assert [(lift > 0, significant) for group, lift, significant in effects if group == "risk"] == [(True, True)]
 
 
 # -- bad input: the extract asset concerned, on a warehouse that holds a good landing -------------------

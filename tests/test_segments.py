@@ -15,7 +15,7 @@ import pytest
 
 from crmseg import clv, duck
 from tests import reference_segments as ref
-from tests.conftest import BUILT_DATES, END_DATE, materialize
+from tests.conftest import BUILT_DATES, END_DATE, control_by_hand, materialize
 
 AS_OF_DATES = BUILT_DATES
 COMPARED = [
@@ -179,12 +179,6 @@ def test_marts_hold_both_dates_and_the_latest_is_served(built):
     assert moved["customers"].sum() == customers["n"][0]
     weights = read(built, "SELECT sum(resource_weight) AS total FROM marts.strategy_assignments")
     assert abs(weights["total"][0] - 1) < 1e-9
-
-
-def control_by_hand(customer_key: str, share: float = 0.10, salt: str = "crmseg") -> bool:
-    """SPEC section 9: the first 8 hex digits of md5(customer_key:salt) as an integer, mod 10000, below share."""
-    digits = hashlib.md5(f"{customer_key}:{salt}".encode()).hexdigest()[:8]
-    return int(digits, 16) % 10000 < share * 10000
 
 
 def test_the_control_group_is_the_specs_hash_and_stays_from_run_to_run(built_two_dates):

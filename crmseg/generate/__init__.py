@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from crmseg import contract, duck
-from crmseg.generate import company, dirty, render, sinks
+from crmseg.generate import company, dirty, effect, render, sinks
 
 CHUNK_SIZE = 100_000
 ERP_ONLY_SHARE = 0.03  # customers who buy without ever appearing in the CRM
@@ -100,6 +100,9 @@ def generate(options: GenerateOptions) -> dict:
         "dirty": {kind: dict(per_column) for kind, per_column in counts.items()},
         "archetypes": dict(sorted(archetypes.items())),
         "planted_customers": len(company.PLANTED),
+        "planted_effect": effect.manifest(
+            end_date.isoformat(), (end_date - timedelta(days=effect.EFFECT_DAYS - 1)).isoformat()
+        ),
         "seconds": round(time.monotonic() - started, 3),
     }
     for key in ("crm_url", "erp_url"):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crmseg.generate import catalog
+from crmseg.generate import catalog, effect
 
 # Day numbers count from the start of the history; day `days` is the end date.
 HISTORY_DAYS = 6 * 365
@@ -219,6 +219,11 @@ def build_chunk(
     accounts = _accounts(rng, index, count, archetype, ctype, size, city, industry, institution_industry,
                          ownership, first_day, n_orders)  # fmt: skip
     orders = _orders(rng, index, n_orders, first_day, last_day, scale, cumulative)
+    # the strategies' planted effect, drawn apart so that the rest of the data does not depend on it
+    responders = np.flatnonzero(has_account & (n_orders > 0))
+    names = [ARCHETYPES[a].name for a in archetype[responders]]
+    extra = effect.orders(rng.spawn(1)[0], index[responders], names, scale[responders], end)
+    orders = pd.concat([orders.assign(effect=False), extra], ignore_index=True)
     erp_customers, order_codes = _erp_customers(rng, index, count, has_account, n_orders, orders, accounts, ctype)
     orders["customer"] = order_codes
     lines = _lines(rng, orders)

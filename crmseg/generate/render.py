@@ -18,6 +18,7 @@ from crmseg import contract
 from crmseg.duck import literal
 from crmseg.generate import catalog
 from crmseg.generate.company import HISTORY_DAYS, Chunk
+from crmseg.generate.effect import EFFECT_ORDER_PREFIX
 
 
 def sql_list(values) -> str:
@@ -235,13 +236,14 @@ def render_chunk(
         ORDER BY e._row"""
     )
 
+    order_prefix = f"CASE WHEN effect THEN {literal(EFFECT_ORDER_PREFIX)} ELSE 'SO' END"  # planted effect: SE
     orders = chunk.orders.assign(_row=np.arange(len(chunk.orders)), _id=counters.orders + np.arange(len(chunk.orders)))
     counters.orders += len(orders)
     orders["code"] = erp["_id"].to_numpy()[orders["customer"].to_numpy()]
     con.register("orders_df", orders)
     con.execute(
         f"""CREATE OR REPLACE TABLE gen_erp_sales_orders AS SELECT
-            'SO' || lpad(_id::VARCHAR, 9, '0') AS order_id,
+            {order_prefix} || lpad(_id::VARCHAR, 9, '0') AS order_id,
             'C' || lpad(code::VARCHAR, 8, '0') AS customer_code,
             DATE {literal(start.isoformat())} + day::INTEGER AS order_date,
             {pick(contract.ORDER_STATUSES, "status")} AS status,
@@ -254,10 +256,11 @@ def render_chunk(
     lines = chunk.lines.assign(_row=np.arange(len(chunk.lines)))
     lines["order_id"] = orders["_id"].to_numpy()[lines["order"].to_numpy()]
     lines["owner"] = orders["owner"].to_numpy()[lines["order"].to_numpy()]
+    lines["effect"] = orders["effect"].to_numpy()[lines["order"].to_numpy()]
     con.register("lines_df", lines)
     con.execute(
         f"""CREATE OR REPLACE TABLE gen_erp_sales_order_lines AS SELECT
-            'SO' || lpad(order_id::VARCHAR, 9, '0') AS order_id,
+            {order_prefix} || lpad(order_id::VARCHAR, 9, '0') AS order_id,
             line_no::INTEGER AS line_no,
             upper(left({pick(PRODUCT_CATEGORY, "category")}, 3)) || '-'
                 || lpad(product::VARCHAR, 4, '0') AS product_code,

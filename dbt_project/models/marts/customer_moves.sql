@@ -1,0 +1,57 @@
+-- SPEC section 9: the worklist of moves. One row per customer and dimension whose segment changed from the as-of
+-- date before the latest in the history to the latest: who just became at risk, who just became high value. Only
+-- customers of both dates move (a new customer is in customer_segments); a segment of a customer outside the scored
+-- population is 'not_scored'.
+{% set dimensions = segment_dimensions() %}
+with latest as (
+    select max(as_of_date) as as_of_date from {{ ref('int_customer_segments') }}
+),
+
+previous as (
+    select max(history.as_of_date) as as_of_date
+    from {{ ref('int_customer_segments') }} as history
+    where history.as_of_date < (select latest.as_of_date from latest)
+),
+
+after as (
+    select history.*
+    from {{ ref('int_customer_segments') }} as history
+    inner join latest on history.as_of_date = latest.as_of_date
+),
+
+before as (
+    select history.*
+    from {{ ref('int_customer_segments') }} as history
+    inner join previous on history.as_of_date = previous.as_of_date
+),
+
+long as (
+    {% for dimension in dimensions %}
+        select
+            after.as_of_date,
+            before.as_of_date as previous_date,
+            after.customer_key,
+            after.crm_account_id,
+            '{{ dimension }}' as dimension,
+            coalesce(before.{{ dimension }}, 'not_scored') as from_segment,
+            coalesce(after.{{ dimension }}, 'not_scored') as to_segment
+        from after
+        inner join before on after.customer_key = before.customer_key
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+final as (
+    select
+        as_of_date,
+        previous_date,
+        customer_key,
+        crm_account_id,
+        dimension,
+        from_segment,
+        to_segment
+    from long
+    where from_segment <> to_segment
+)
+
+select * from final
