@@ -16,7 +16,7 @@ from assets.publish import published_by_six
 from assets.quality import record_checks
 from crmseg import clv, duck
 from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed
-from crmseg.summary import effect_markdown, moves_markdown, segment_markdown
+from crmseg.summary import effect_markdown, moves_markdown, outcomes_markdown, segment_markdown
 from orchestration.resources import WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -177,7 +177,7 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
 
 def with_counts(con, event, key: dg.AssetKey | None):
     """A table's materialisation with its row count; the segments' with a Markdown summary of the date they hold,
-    the strategy effects' and the moves' with theirs (SPEC section 9).
+    the outcomes', the strategy effects' and the moves' with theirs (SPEC section 9).
 
     customer_segments holds the latest date of the history, which a run of earlier dates leaves as it was.
     """
@@ -188,6 +188,8 @@ def with_counts(con, event, key: dg.AssetKey | None):
     if (schema, name) == ("marts", "customer_segments"):
         latest = con.execute("SELECT CAST(max(as_of_date) AS VARCHAR) FROM marts.customer_segments").fetchone()[0]
         metadata["summary"] = dg.MetadataValue.md(segment_markdown(con, latest))
+    if (schema, name) == ("marts", "segment_outcomes"):
+        metadata["summary"] = dg.MetadataValue.md(outcomes_markdown(con))
     if (schema, name) == ("marts", "strategy_effects"):
         metadata["summary"] = dg.MetadataValue.md(effect_markdown(con))
     if (schema, name) == ("marts", "customer_moves"):

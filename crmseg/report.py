@@ -13,7 +13,7 @@ import duckdb
 
 from crmseg import charts
 from crmseg.quality import RESULTS_TABLE
-from crmseg.summary import latest_effects
+from crmseg.summary import latest_effects, recent_outcomes
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1f2933; }
@@ -297,9 +297,6 @@ def moves_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     )
 
 
-OUTCOME_DATES_SHOWN = 8  # the latest as-of dates of the 30-day outcomes over time
-
-
 def effects_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     """SPEC section 9 for a marketing analyst: did each strategy group's actions make its customers buy again,
     against its control group, in the latest complete window of each horizon; and the outcomes over time."""
@@ -349,17 +346,7 @@ def effects_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
 
 def outcomes_over_time(con: duckdb.DuckDBPyConnection) -> str:
     """The 30-day repurchase rate of each strategy group (treatment and control together) for the latest dates."""
-    rows = con.execute(
-        f"""SELECT CAST(as_of_date AS VARCHAR), segment, sum(buyers) / sum(customers)
-            FROM marts.segment_outcomes
-            WHERE dimension = 'strategy_group' AND horizon_days = 30 AND as_of_date IN (
-                SELECT DISTINCT as_of_date FROM marts.segment_outcomes WHERE horizon_days = 30
-                ORDER BY as_of_date DESC LIMIT {OUTCOME_DATES_SHOWN})
-            GROUP BY ALL ORDER BY 1, 2"""
-    ).fetchall()
-    groups = sorted({row[1] for row in rows})
-    rates = {(when, group): rate for when, group, rate in rows}
-    dates = sorted({row[0] for row in rows})
+    dates, groups, rates = recent_outcomes(con)
     return "\n".join(
         [
             "<h3>Outcomes over time: bought within 30 days, by strategy group</h3>",

@@ -93,6 +93,41 @@ def _signed(value: float | None, pattern: str) -> str:
     return "n/a" if value is None else format(value, pattern)
 
 
+OUTCOME_DATES_SHOWN = 8  # the latest as-of dates of the 30-day outcomes over time
+
+
+def recent_outcomes(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
+    """The 30-day repurchase rate per strategy group (treatment and control together) of the latest as-of dates with
+    a complete window: the dates, the groups and the rate of each (date, group)."""
+    rows = con.execute(
+        f"""SELECT CAST(as_of_date AS VARCHAR), segment, sum(buyers) / sum(customers)
+            FROM marts.segment_outcomes
+            WHERE dimension = 'strategy_group' AND horizon_days = 30 AND as_of_date IN (
+                SELECT DISTINCT as_of_date FROM marts.segment_outcomes WHERE horizon_days = 30
+                ORDER BY as_of_date DESC LIMIT {OUTCOME_DATES_SHOWN})
+            GROUP BY ALL ORDER BY 1, 2"""
+    ).fetchall()
+    dates, groups = sorted({row[0] for row in rows}), sorted({row[1] for row in rows})
+    return dates, groups, {(when, group): rate for when, group, rate in rows}
+
+
+def outcomes_markdown(con: duckdb.DuckDBPyConnection) -> str:
+    """recent_outcomes as a Markdown table, for the Dagster UI."""
+    dates, groups, rates = recent_outcomes(con)
+    if not dates:
+        return "**Outcomes**: no complete 30-day window yet."
+    lines = [
+        "**Bought within 30 days, by strategy group** (treatment and control together)",
+        "",
+        "| as of | " + " | ".join(groups) + " |",
+        "|---|" + "--:|" * len(groups),
+    ]
+    lines += [
+        f"| {when} | " + " | ".join(_signed(rates.get((when, g)), ".1%") for g in groups) + " |" for when in dates
+    ]
+    return "\n".join(lines)
+
+
 def effect_markdown(con: duckdb.DuckDBPyConnection) -> str:
     """strategy_effects of the latest window of each horizon as a Markdown table, for the Dagster UI."""
     rows = latest_effects(con)

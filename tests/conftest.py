@@ -457,12 +457,13 @@ def runs_over_time(tmp_path_factory, demo_sources, built_two_dates) -> RunsOverT
     tickets = tickets_in_window(warehouse)
     rated = tickets[tickets["customer_key"].isin(on_end_date["customer_key"])].iloc[0]
 
-    changed_at = f"{NEXT_DAY} 09:00:00"
+    # late on NEXT_DAY: past every moment of END_DATE's sources (the landing's high-water mark), on the same day
+    changed_at = f"{NEXT_DAY} 23:30:00"
     rerate(
         sources / "service" / "tickets.jsonl",
         rated.ticket_id,
         int(6 - rated.satisfaction_score),
-        f"{NEXT_DAY}T09:00:00+08:00",
+        f"{NEXT_DAY}T23:30:00+08:00",
     )
     sqlite(
         sources / "erp.sqlite",

@@ -126,20 +126,47 @@ outcomes as (
             and members.customer_key = responses.customer_key
 ),
 
+combinations as (
+    -- summed per combination of segments first: far fewer rows than customers to spread over the dimensions
+    select
+        as_of_date,
+        horizon_days,
+        treatment_group,
+        {% for dimension in dimensions %}
+            coalesce({{ dimension }}, 'not_scored') as {{ dimension }},
+        {% endfor %}
+        count(*) as customers,
+        count(*) filter (where bought) as buyers,
+        sum(revenue) as revenue,
+        sum(cast(revenue as double) * cast(revenue as double)) as revenue_squares,
+        count(*) filter (where complained) as complainers,
+        count(*) filter (where responded) as responders
+    from outcomes
+    group by
+        as_of_date,
+        horizon_days,
+        treatment_group,
+    {% for dimension in dimensions %}
+        coalesce({{ dimension }}, 'not_scored'){{ "," if not loop.last }}
+    {% endfor %}
+),
+
 long as (
-    -- one row per customer, window and dimension; a customer outside the scored population is in 'not_scored'
+    -- one row per combination, window and dimension; a customer outside the scored population is in 'not_scored'
     {% for dimension in dimensions %}
         select
             as_of_date,
             horizon_days,
             '{{ dimension }}' as dimension,
-            coalesce({{ dimension }}, 'not_scored') as segment,
+            {{ dimension }} as segment,
             treatment_group,
-            bought,
+            customers,
+            buyers,
             revenue,
-            complained,
-            responded
-        from outcomes
+            revenue_squares,
+            complainers,
+            responders
+        from combinations
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
@@ -151,12 +178,12 @@ final as (
         dimension,
         segment,
         treatment_group,
-        count(*) as customers,
-        count(*) filter (where bought) as buyers,
+        cast(sum(customers) as bigint) as customers,
+        cast(sum(buyers) as bigint) as buyers,
         cast(sum(revenue) as decimal(38, 2)) as revenue,
-        sum(cast(revenue as double) * cast(revenue as double)) as revenue_squares,
-        count(*) filter (where complained) as complainers,
-        count(*) filter (where responded) as responders
+        sum(revenue_squares) as revenue_squares,
+        cast(sum(complainers) as bigint) as complainers,
+        cast(sum(responders) as bigint) as responders
     from long
     group by as_of_date, horizon_days, dimension, segment, treatment_group
 )
