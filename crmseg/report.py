@@ -13,7 +13,7 @@ import duckdb
 
 from crmseg import charts
 from crmseg.quality import RESULTS_TABLE
-from crmseg.summary import latest_effects, recent_outcomes
+from crmseg.summary import formatted, latest_effects, recent_outcomes
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1f2933; }
@@ -312,10 +312,11 @@ def effects_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
     for when, days, group, n_t, n_c, rate_t, rate_c, lift, low, high, revenue, r_low, r_high, significant in effects:
         rows.append(
             f'<tr><td>{escape(when)}</td><td class="n">{days}</td><td>{escape(group)}</td>'
-            f'<td class="n">{n_t:,}</td><td class="n">{n_c:,}</td><td class="n">{_percent(rate_t)}</td>'
-            f'<td class="n">{_percent(rate_c)}</td><td class="n">{_percent(lift, "+.1%")} '
-            f"({_percent(low, '+.1%')} to {_percent(high, '+.1%')})</td>"
-            f'<td class="n">{_amount(revenue)} ({_amount(r_low)} to {_amount(r_high)})</td>'
+            f'<td class="n">{n_t:,}</td><td class="n">{n_c:,}</td><td class="n">{formatted(rate_t, ".1%")}</td>'
+            f'<td class="n">{formatted(rate_c, ".1%")}</td><td class="n">{formatted(lift, "+.1%")} '
+            f"({formatted(low, '+.1%')} to {formatted(high, '+.1%')})</td>"
+            f'<td class="n">{formatted(revenue, "+,.0f")} '
+            f"({formatted(r_low, '+,.0f')} to {formatted(r_high, '+,.0f')})</td>"
             f"<td>{'<b>yes</b>' if significant else 'no'}</td></tr>"
         )
     charts_by_horizon = []
@@ -353,7 +354,7 @@ def outcomes_over_time(con: duckdb.DuckDBPyConnection) -> str:
             "<table><tr><th>As of</th>" + "".join(f"<th>{escape(g)}</th>" for g in groups) + "</tr>",
             *(
                 f"<tr><td>{escape(when)}</td>"
-                + "".join(f'<td class="n">{_percent(rates.get((when, g)))}</td>' for g in groups)
+                + "".join(f'<td class="n">{formatted(rates.get((when, g)), ".1%")}</td>' for g in groups)
                 + "</tr>"
                 for when in dates
             ),
@@ -386,14 +387,6 @@ def worklist_section(con: duckdb.DuckDBPyConnection, as_of: str) -> str:
             "</table>",
         ]
     )
-
-
-def _percent(value: float | None, pattern: str = ".1%") -> str:
-    return "n/a" if value is None else format(value, pattern)
-
-
-def _amount(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+,.0f}"
 
 
 def quality_section(con: duckdb.DuckDBPyConnection, run_id: str) -> str:

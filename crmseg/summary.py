@@ -1,4 +1,6 @@
-"""The short text summary `crmseg run` and `make demo` print: who is in which segment, and their revenue.
+"""The short text summary `crmseg run` and `make demo` print: who is in which segment, and their revenue, and
+what the strategies achieved (SPEC section 9); the same as Markdown for the Dagster UI, and the queries the
+report shares.
 
 The dimensions are those marts.segment_summary counts over (the dbt project's segment_dimensions), read
 from the table rather than listed again here.
@@ -89,7 +91,8 @@ def latest_effects(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     ).fetchall()
 
 
-def _signed(value: float | None, pattern: str) -> str:
+def formatted(value: float | None, pattern: str) -> str:
+    """The value in the format, or n/a for a null (a group without customers on one side has no lift)."""
     return "n/a" if value is None else format(value, pattern)
 
 
@@ -123,7 +126,7 @@ def outcomes_markdown(con: duckdb.DuckDBPyConnection) -> str:
         "|---|" + "--:|" * len(groups),
     ]
     lines += [
-        f"| {when} | " + " | ".join(_signed(rates.get((when, g)), ".1%") for g in groups) + " |" for when in dates
+        f"| {when} | " + " | ".join(formatted(rates.get((when, g)), ".1%") for g in groups) + " |" for when in dates
     ]
     return "\n".join(lines)
 
@@ -142,9 +145,9 @@ def effect_markdown(con: duckdb.DuckDBPyConnection) -> str:
     ]
     for as_of, days, group, n_t, n_c, _, _, lift, low, high, revenue, revenue_low, revenue_high, significant in rows:
         lines.append(
-            f"| {as_of} | {days} | {group} | {n_t:,} | {n_c:,} | {_signed(lift, '+.1%')} "
-            f"({_signed(low, '+.1%')} to {_signed(high, '+.1%')}) | {_signed(revenue, '+,.0f')} "
-            f"({_signed(revenue_low, '+,.0f')} to {_signed(revenue_high, '+,.0f')}) "
+            f"| {as_of} | {days} | {group} | {n_t:,} | {n_c:,} | {formatted(lift, '+.1%')} "
+            f"({formatted(low, '+.1%')} to {formatted(high, '+.1%')}) | {formatted(revenue, '+,.0f')} "
+            f"({formatted(revenue_low, '+,.0f')} to {formatted(revenue_high, '+,.0f')}) "
             f"| {'yes' if significant else 'no'} |"
         )
     return "\n".join(lines)
@@ -179,7 +182,7 @@ def effect_summary(warehouse: Path) -> str:
     lines = ["strategy effects (repurchase lift, treatment - control, 95% interval):"]
     for as_of, days, group, _, _, _, _, lift, low, high, *_, significant in rows:
         lines.append(
-            f"  {days:>3} days after {as_of}  {group:<11} {_signed(lift, '+6.1%')} "
-            f"({_signed(low, '+.1%')} to {_signed(high, '+.1%')}){'  significant' if significant else ''}"
+            f"  {days:>3} days after {as_of}  {group:<11} {formatted(lift, '+6.1%')} "
+            f"({formatted(low, '+.1%')} to {formatted(high, '+.1%')}){'  significant' if significant else ''}"
         )
     return "\n".join(lines)

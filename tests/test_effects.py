@@ -362,3 +362,16 @@ def test_a_planted_lift_lies_within_about_95_percent_of_the_intervals():
     covered = (effects["repurchase_lift_low"] <= 0.03) & (effects["repurchase_lift_high"] >= 0.03)
     assert 0.93 <= covered.mean() <= 0.97
     assert effects["significant"].mean() > 0.5  # and the lift is found more often than not
+
+
+def test_the_report_shows_the_effects_the_outcomes_over_time_and_the_worklist(effect_build, tmp_path):
+    from crmseg.report import write_run_report
+
+    with duck.connect(effect_build.warehouse, read_only=True) as con:
+        html = write_run_report(con, tmp_path, "effect-build", str(effect_build.second[1])).read_text()
+    effects = html[html.index("<h2>Strategy effects") : html.index("<h2>Worklist")]
+    assert 'class="intervals"' in effects and effects.count('class="point"') == 4  # one per strategy group
+    assert f'<tr><td>{effect_build.first[1]}</td><td class="n">30</td><td>risk</td>' in effects
+    assert "Outcomes over time" in effects and f"<td>{effect_build.first[0]}</td>" in effects
+    worklist = html[html.index("<h2>Worklist") :]
+    assert "strategy_group" in worklist and "lifecycle_stage" in worklist

@@ -219,7 +219,7 @@ def build_chunk(
     accounts = _accounts(rng, index, count, archetype, ctype, size, city, industry, institution_industry,
                          ownership, first_day, n_orders)  # fmt: skip
     orders = _orders(rng, index, n_orders, first_day, last_day, scale, cumulative)
-    # the strategies' planted effect, drawn apart so that the rest of the data does not depend on it
+    # the strategies' planted effect (crmseg/generate/effect.py), drawn from a random stream of its own
     responders = np.flatnonzero(has_account & (n_orders > 0))
     names = [ARCHETYPES[a].name for a in archetype[responders]]
     extra = effect.orders(rng.spawn(1)[0], index[responders], names, scale[responders], end)

@@ -25,18 +25,32 @@ before as (
     inner join previous on history.as_of_date = previous.as_of_date
 ),
 
+pairs as (
+    -- the customers of both dates, joined once
+    select
+        after.as_of_date,
+        before.as_of_date as previous_date,
+        after.customer_key,
+        after.crm_account_id,
+    {% for dimension in dimensions %}
+        coalesce(before.{{ dimension }}, 'not_scored') as before_{{ dimension }},
+        coalesce(after.{{ dimension }}, 'not_scored') as after_{{ dimension }}{{ "," if not loop.last }}
+    {% endfor %}
+    from after
+    inner join before on after.customer_key = before.customer_key
+),
+
 long as (
     {% for dimension in dimensions %}
         select
-            after.as_of_date,
-            before.as_of_date as previous_date,
-            after.customer_key,
-            after.crm_account_id,
+            as_of_date,
+            previous_date,
+            customer_key,
+            crm_account_id,
             '{{ dimension }}' as dimension,
-            coalesce(before.{{ dimension }}, 'not_scored') as from_segment,
-            coalesce(after.{{ dimension }}, 'not_scored') as to_segment
-        from after
-        inner join before on after.customer_key = before.customer_key
+            before_{{ dimension }} as from_segment,
+            after_{{ dimension }} as to_segment
+        from pairs
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),

@@ -20,7 +20,7 @@ horizons as (
     {% endfor %}
 ),
 
-windows as (
+candidates as (
     -- the windows the run's dates complete: D = R - h
     select
         run_dates.as_of_date - horizons.horizon_days as as_of_date,
@@ -30,8 +30,19 @@ windows as (
     cross join horizons
 ),
 
+windows as (
+    -- of them, those whose D is in the history (a D that has not been run has no window): a night without a window
+    -- reads no orders
+    select candidates.*
+    from candidates
+    where exists (
+        select 1 from {{ ref('int_customer_segments') }} as history
+        where history.as_of_date = candidates.as_of_date
+    )
+),
+
 members as (
-    -- the customers of D with their segments and treatment group on D (a D that has not been run has no window)
+    -- the customers of D with their segments and treatment group on D
     select
         windows.as_of_date,
         windows.horizon_days,
