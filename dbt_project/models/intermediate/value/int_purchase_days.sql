@@ -1,50 +1,114 @@
 -- One row per scored customer per as-of date D: its purchase days as of D, the inputs of SPEC section 8. Orders of
 -- one day are one purchase day, whichever of the customer's ERP codes placed them; its value is their total.
+--
+-- A customer's purchase days as of D are the days up to D of the codes linked to it on D. Between two changes of
+-- its links (an epoch) the codes are the same, so the days are counted once per epoch, cumulatively, and each
+-- date D takes the last day on or before it: the work grows with the history plus the dates, not their product,
+-- and a long backfill costs about what one night does.
 with dates as (
     select * from {{ ref('int_as_of_dates') }}
 ),
 
-code_days as (
-    -- counted orders summed per ERP customer and day first: the link periods are joined once per code and day
+run as (
     select
-        customer_code,
-        order_date,
-        sum(total_amount) as amount
-    from {{ ref('stg_erp__sales_orders') }}
-    where status = 'completed'
-    group by customer_code, order_date
+        min(as_of_date) as first_date,
+        max(as_of_date) as last_date
+    from dates
 ),
 
-customer_days as (
+links as (
+    -- the link periods that hold on some date of the run, with open bounds as the two ends of time
     select
-        dates.as_of_date,
         links.customer_key,
+        links.customer_code,
+        coalesce(links.valid_from, {{ open_start() }}) as valid_from,
+        coalesce(links.valid_to, {{ open_end() }}) as valid_to
+    from {{ ref('int_erp_customers_linked') }} as links
+    cross join run
+    where
+        coalesce(links.valid_from, {{ open_start() }}) <= run.last_date
+        and run.first_date < coalesce(links.valid_to, {{ open_end() }})
+),
+
+bounds as (
+    select
+        customer_key,
+        valid_from as bound
+    from links
+    union
+    select
+        customer_key,
+        valid_to as bound
+    from links
+),
+
+epochs as (
+    -- [epoch_from, epoch_to): a customer's links do not change inside one
+    select
+        customer_key,
+        bound as epoch_from,
+        lead(bound) over (partition by customer_key order by bound) as epoch_to
+    from bounds
+),
+
+epoch_codes as (
+    select
+        epochs.customer_key,
+        epochs.epoch_from,
+        epochs.epoch_to,
+        links.customer_code
+    from epochs
+    cross join run
+    inner join links
+        on
+            epochs.customer_key = links.customer_key
+            and links.valid_from <= epochs.epoch_from
+            and epochs.epoch_from < links.valid_to
+    where
+        epochs.epoch_to is not null
+        and epochs.epoch_from <= run.last_date
+        and run.first_date < epochs.epoch_to
+),
+
+code_days as (
+    -- counted orders up to the run's last date summed per ERP customer and day
+    select
+        orders.customer_code,
+        orders.order_date,
+        sum(orders.total_amount) as amount
+    from {{ ref('stg_erp__sales_orders') }} as orders
+    cross join run
+    where orders.status = 'completed' and orders.order_date <= run.last_date
+    group by orders.customer_code, orders.order_date
+),
+
+epoch_days as (
+    select
+        epoch_codes.customer_key,
+        epoch_codes.epoch_from,
+        epoch_codes.epoch_to,
         code_days.order_date,
         sum(code_days.amount) as amount
-    from code_days
-    inner join dates on code_days.order_date <= dates.as_of_date
-    inner join {{ ref('int_erp_customers_linked') }} as links
-        on code_days.customer_code = links.customer_code and {{ valid_on('links', 'dates.as_of_date') }}
-    group by dates.as_of_date, links.customer_key, code_days.order_date
+    from epoch_codes
+    inner join code_days
+        on epoch_codes.customer_code = code_days.customer_code and code_days.order_date < epoch_codes.epoch_to
+    group by epoch_codes.customer_key, epoch_codes.epoch_from, epoch_codes.epoch_to, code_days.order_date
 ),
 
-firsts as (
+running as (
+    -- each purchase day with the totals up to it, and the dates it stands for: to the next day or the epoch's end
     select
-        *,
-        min(order_date) over (partition by as_of_date, customer_key) as first_purchase_date
-    from customer_days
-),
-
-summed as (
-    select
-        as_of_date,
         customer_key,
-        count(*) - 1 as repeat_purchase_days,
-        min(first_purchase_date) as first_purchase_date,
-        max(order_date) as last_purchase_date,
-        sum(amount) filter (where order_date > first_purchase_date) as repeat_amount
-    from firsts
-    group by as_of_date, customer_key
+        order_date,
+        row_number() over epoch_days_in_order - 1 as repeat_purchase_days,
+        first_value(order_date) over epoch_days_in_order as first_purchase_date,
+        sum(amount) over epoch_days_in_order - first_value(amount) over epoch_days_in_order as repeat_amount,
+        greatest(order_date, epoch_from) as holds_from,
+        least(coalesce(lead(order_date) over epoch_days_in_order, epoch_to), epoch_to) as holds_to
+    from epoch_days
+    window epoch_days_in_order as (
+        partition by customer_key, epoch_from order by order_date rows between unbounded preceding and current row
+    )
 ),
 
 final as (
@@ -52,13 +116,17 @@ final as (
     select
         features.as_of_date,
         features.customer_key,
-        cast(summed.repeat_purchase_days as integer) as repeat_purchase_days,
-        cast({{ days_between('summed.first_purchase_date', 'summed.last_purchase_date') }} as integer) as purchase_span_days,
+        cast(running.repeat_purchase_days as integer) as repeat_purchase_days,
+        cast({{ days_between('running.first_purchase_date', 'running.order_date') }} as integer) as purchase_span_days,
         cast(features.tenure_days as integer) as tenure_days,
-        cast(summed.repeat_amount / nullif(summed.repeat_purchase_days, 0) as double) as repeat_mean_value,
+        cast(running.repeat_amount / nullif(running.repeat_purchase_days, 0) as double) as repeat_mean_value,
         cast(features.annual_revenue as double) as annual_revenue
     from {{ ref('int_customer_features') }} as features
-    inner join summed on features.customer_key = summed.customer_key and features.as_of_date = summed.as_of_date
+    inner join running
+        on
+            features.customer_key = running.customer_key
+            and running.holds_from <= features.as_of_date
+            and features.as_of_date < running.holds_to
     where features.is_scored
 )
 
