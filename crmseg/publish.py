@@ -350,9 +350,13 @@ def publish_postgres(serving_file_path: Path, url: str, timezone: str, change: H
 
 
 def ensure_reader_role(pg) -> None:
+    """`crmseg_reader`: logs in, finds the tables without a schema name, and is read-only by default (the grants
+    are what keep it from writing; the default makes an attempt fail early, as read-only)."""
     exists = pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE]).fetchone()
     if not exists:
         pg.execute(f"CREATE ROLE {READER_ROLE} LOGIN")
+    pg.execute(f"ALTER ROLE {READER_ROLE} SET search_path = {SCHEMA}")
+    pg.execute(f"ALTER ROLE {READER_ROLE} SET default_transaction_read_only = on")
 
 
 def pg_published_run(pg) -> str | None:

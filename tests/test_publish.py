@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from crmseg import duck
@@ -101,25 +103,96 @@ def test_a_reader_during_a_run_sees_no_error_and_only_whole_states(runs_over_tim
     assert len(rounds) > 20
 
 
+# -- the DuckDB file as docs/bi.md tells BI tools to open it --------------------------------------------
+
+BI_PAGE = Path(__file__).resolve().parent.parent / "docs" / "bi.md"
+DOCUMENTED_FILE = "/srv/crmseg/data/serving/crmseg.duckdb"
+
+
+def documented_duckdb_engine(serving_file: Path) -> sa.Engine:
+    """The Superset database docs/bi.md gives, for this serving file: its SQLAlchemy URI and engine parameters,
+    read from the page and passed to create_engine as Superset passes them."""
+    page = BI_PAGE.read_text()
+    uri = re.search(r"^    (duckdb:///\S+)$", page, re.M).group(1)
+    assert DOCUMENTED_FILE in uri
+    parameters = json.loads(re.search(r'^    (\{"connect_args".*\})$', page, re.M).group(1))
+    # Superset opens a connection per query: its engines have no pool unless configured to
+    return sa.create_engine(uri.replace(DOCUMENTED_FILE, str(serving_file)), poolclass=sa.pool.NullPool, **parameters)
+
+
+def test_the_documented_duckdb_connection_reads_the_tables_and_reaches_nothing_else(built_two_dates, tmp_path):
+    serving_file = serving(built_two_dates.data_dir)
+    engine = documented_duckdb_engine(serving_file)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    with engine.connect() as con:
+        assert con.exec_driver_sql("SELECT current_schema()").scalar() == "main"
+        assert con.exec_driver_sql("SELECT as_of_date::VARCHAR FROM _published").scalar() == AS_OF
+        assert con.exec_driver_sql("SELECT count(*) FROM customer_segments").scalar() > 0
+    blocked = {
+        "writes a file": f"COPY customer_segments TO '{tmp_path / 'out.csv'}'",
+        "reads a file": f"SELECT * FROM read_csv('{secret}')",
+        "attaches the warehouse": f"ATTACH '{built_two_dates.warehouse}' AS warehouse (READ_ONLY)",
+        "lists files": f"SELECT * FROM glob('{tmp_path}/*')",
+        "turns access back on": "SET enable_external_access = true",
+        "writes the file itself": "CREATE TABLE mine AS SELECT 1 AS x",
+    }
+    for what, statement in blocked.items():
+        with engine.connect() as con, pytest.raises(sa.exc.DBAPIError) as raised:
+            con.exec_driver_sql(statement)
+        assert isinstance(raised.value.orig, duckdb.Error), what
+    assert not (tmp_path / "out.csv").exists()
+    engine.dispose()
+
+
+def test_a_duckdb_reader_process_moves_to_a_new_file_once_its_connections_to_the_old_one_close(
+    built_two_dates, tmp_path
+):
+    """DuckDB opens a file once per process: while one connection holds the old file, a new connection of the same
+    process gets the old state too (the delay docs/bi.md describes); and a second configuration for the same file
+    fails while the first holds it (one BI database per serving file)."""
+    serving_dir = tmp_path / "serving"
+    publish(built_two_dates.warehouse, serving_dir, "run-1", TIMEZONE)
+    engine = documented_duckdb_engine(serving(tmp_path))
+    run_of = "SELECT run_id FROM _published"
+    with engine.connect() as held:
+        assert held.exec_driver_sql(run_of).scalar() == "run-1"
+        publish(built_two_dates.warehouse, serving_dir, "run-2", TIMEZONE)
+        with engine.connect() as new:
+            assert new.exec_driver_sql(run_of).scalar() == "run-1"
+        with pytest.raises(duckdb.ConnectionException, match="different configuration"):
+            duckdb.connect(str(serving(tmp_path)), read_only=True)
+    with engine.connect() as after:
+        assert after.exec_driver_sql(run_of).scalar() == "run-2"
+    engine.dispose()
+
+
 # -- PostgreSQL: publish() itself, from the warehouses the whole-pipeline runs left ----------------------
 
 TIMEZONE = "Asia/Shanghai"
 
 
 def test_postgres_readers_may_only_read(built_two_dates, postgres_url, tmp_path):
+    """crmseg_reader finds the tables without the schema name, starts read-only, and cannot write even when it
+    turns the read-only default off: its grants allow SELECT only."""
     published = publish(built_two_dates.warehouse, tmp_path / "serving", "run-1", TIMEZONE, postgres_url)
     assert pg_state(postgres_url)[:3] == ("run-1", AS_OF, published.rows["customer_segments"])
+    writes = (
+        "DELETE FROM customer_segments",
+        "INSERT INTO segment_summary (segment) VALUES ('x')",
+        "CREATE TABLE crmseg.mine (x int)",
+        "CREATE TABLE public.mine (x int)",
+        "DROP TABLE strategy_assignments",
+    )
     with psycopg.connect(reader_url(postgres_url), autocommit=True) as pg:
-        assert (
-            pg.execute("SELECT count(*) FROM crmseg.customer_segments").fetchone()[0]
-            == published.rows["customer_segments"]
-        )
-        for statement in (
-            "DELETE FROM crmseg.customer_segments",
-            "INSERT INTO crmseg.segment_summary (segment) VALUES ('x')",
-            "CREATE TABLE crmseg.mine (x int)",
-            "DROP TABLE crmseg.strategy_assignments",
-        ):
+        assert pg.execute("SHOW search_path").fetchone()[0] == "crmseg"
+        assert pg.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        assert pg.execute("SELECT count(*) FROM customer_segments").fetchone()[0] == published.rows["customer_segments"]
+        for statement in writes:
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                pg.execute(statement)
+        pg.execute("SET default_transaction_read_only = off")
+        for statement in writes:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 pg.execute(statement)
 
