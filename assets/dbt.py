@@ -1,5 +1,6 @@
 """The dbt models as Dagster assets: one partition per as-of date, a range of dates in one dbt build."""
 
+import fcntl
 import json
 import os
 import subprocess
@@ -70,14 +71,25 @@ def dbt_project() -> DbtProject:
 def prepare_manifest(project: DbtProject) -> None:
     """Parse the project when its manifest is missing or older than a project file.
 
-    Called when the definitions are built, never at import.
+    Called when the definitions are built, never at import. Processes that build them at the same time (the UI
+    and a run, say) parse one after the other, and the later finds the manifest current.
     """
     manifest = project.manifest_path
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with (manifest.parent / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest_is_current(manifest):
+            parse_project()
+
+
+def manifest_is_current(manifest: Path) -> bool:
     sources = [
         p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".csv") and "target" not in p.parts
     ]
-    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
-        return
+    return manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources)
+
+
+def parse_project() -> None:
     done = subprocess.run(
         [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR,

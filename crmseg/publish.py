@@ -67,6 +67,7 @@ PUBLISHED_DATES = "_published_dates"  # in the serving file: the history's dates
 PERSONAL_NAME = re.compile(r"e_?mail|phone|mobile|tax_id|contact|full_name|customer_name|account_name|person")
 SCHEMA = "crmseg"
 READER_ROLE = "crmseg_reader"
+READER_DEFAULTS = {"search_path": SCHEMA, "default_transaction_read_only": "on"}
 PARQUET_VERSIONS_KEPT = 2  # the current folder and the one before it, for readers still in it
 
 
@@ -351,12 +352,28 @@ def publish_postgres(serving_file_path: Path, url: str, timezone: str, change: H
 
 def ensure_reader_role(pg) -> None:
     """`crmseg_reader`: logs in, finds the tables without a schema name, and is read-only by default (the grants
-    are what keep it from writing; the default makes an attempt fail early, as read-only)."""
-    exists = pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE]).fetchone()
-    if not exists:
-        pg.execute(f"CREATE ROLE {READER_ROLE} LOGIN")
-    pg.execute(f"ALTER ROLE {READER_ROLE} SET search_path = {SCHEMA}")
-    pg.execute(f"ALTER ROLE {READER_ROLE} SET default_transaction_read_only = on")
+    are what keep it from writing; the default makes an attempt fail early, as read-only). A role and defaults that
+    are there already are left alone, so a publisher that may not create or alter roles works once they are."""
+    if not pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE]).fetchone():
+        once_on_the_server(pg, f"CREATE ROLE {READER_ROLE} LOGIN")
+    settings = pg.execute(
+        """SELECT setting.setconfig FROM pg_db_role_setting AS setting JOIN pg_roles AS r ON r.oid = setting.setrole
+           WHERE r.rolname = %s AND setting.setdatabase = 0""",
+        [READER_ROLE],
+    ).fetchone()
+    for name, value in READER_DEFAULTS.items():
+        if f"{name}={value}" not in (settings[0] if settings else []):
+            once_on_the_server(pg, f"ALTER ROLE {READER_ROLE} SET {name} = {value}")
+
+
+def once_on_the_server(pg, statement: str) -> None:
+    """Roles belong to the server, and publishes to two of its databases may change one at the same moment: the
+    error of the one that comes second (the role or its setting just written, "tuple concurrently updated") means
+    that the other did the same, and is let pass."""
+    pg.execute(
+        f"DO $$ BEGIN {statement}; "
+        "EXCEPTION WHEN duplicate_object OR unique_violation OR internal_error THEN NULL; END $$"
+    )
 
 
 def pg_published_run(pg) -> str | None:

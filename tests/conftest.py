@@ -7,6 +7,9 @@ its serving files or its report; `runs_over_time` takes a copy of it through
 the next morning's source changes and a backfill. Everything else runs the
 assets under test alone (`materialize`) or calls the functions.
 
+Tests run in two processes (pytest-xdist): the tests of one shared build go to
+the same process, which builds it once (`pytest_collection_modifyitems`).
+
 PostgreSQL and MariaDB tests use the servers on localhost. Outside CI a test
 whose server is down skips with the reason; in CI (CI=true) it fails.
 """
@@ -49,6 +52,18 @@ END_DATE = date(2026, 6, 30)
 # the as-of dates of built_two_dates
 BUILT_DATES = (END_DATE - timedelta(days=45), END_DATE)
 NEXT_DAY = END_DATE + timedelta(days=1)
+
+
+# the costly session builds: the tests that use one are run by one worker process (pytest-xdist's loadgroup)
+SHARED_BUILDS = ("built_two_dates", "effect_build")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = [name for name in SHARED_BUILDS if name in getattr(item, "fixturenames", ())]
+        if used:
+            item.add_marker(pytest.mark.xdist_group(used[0]))
 
 
 def _server_or_skip(url: str, what: str) -> sa.Engine:

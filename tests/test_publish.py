@@ -175,6 +175,9 @@ TIMEZONE = "Asia/Shanghai"
 def test_postgres_readers_may_only_read(built_two_dates, postgres_url, tmp_path):
     """crmseg_reader finds the tables without the schema name, starts read-only, and cannot write even when it
     turns the read-only default off: its grants allow SELECT only."""
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # as on a server where the role has no defaults
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'crmseg_reader'").fetchone():
+            admin.execute("ALTER ROLE crmseg_reader RESET ALL")
     published = publish(built_two_dates.warehouse, tmp_path / "serving", "run-1", TIMEZONE, postgres_url)
     assert pg_state(postgres_url)[:3] == ("run-1", AS_OF, published.rows["customer_segments"])
     writes = (

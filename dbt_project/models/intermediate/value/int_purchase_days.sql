@@ -47,7 +47,7 @@ epochs as (
     select
         customer_key,
         bound as epoch_from,
-        lead(bound) over (partition by customer_key order by bound) as epoch_to
+        lead(bound) over (partition by customer_key order by bound asc nulls last) as epoch_to
     from bounds
 ),
 
@@ -107,7 +107,7 @@ running as (
         least(coalesce(lead(order_date) over epoch_days_in_order, epoch_to), epoch_to) as holds_to
     from epoch_days
     window epoch_days_in_order as (
-        partition by customer_key, epoch_from order by order_date rows between unbounded preceding and current row
+        partition by customer_key, epoch_from order by order_date asc nulls last rows between unbounded preceding and current row
     )
 ),
 
