@@ -62,7 +62,7 @@ epoch_codes as (
     inner join links
         on
             epochs.customer_key = links.customer_key
-            and links.valid_from <= epochs.epoch_from
+            and epochs.epoch_from >= links.valid_from
             and epochs.epoch_from < links.valid_to
     where
         epochs.epoch_to is not null
@@ -91,7 +91,7 @@ epoch_days as (
         sum(code_days.amount) as amount
     from epoch_codes
     inner join code_days
-        on epoch_codes.customer_code = code_days.customer_code and code_days.order_date < epoch_codes.epoch_to
+        on epoch_codes.customer_code = code_days.customer_code and epoch_codes.epoch_to > code_days.order_date
     group by epoch_codes.customer_key, epoch_codes.epoch_from, epoch_codes.epoch_to, code_days.order_date
 ),
 
@@ -125,7 +125,7 @@ final as (
     inner join running
         on
             features.customer_key = running.customer_key
-            and running.holds_from <= features.as_of_date
+            and features.as_of_date >= running.holds_from
             and features.as_of_date < running.holds_to
     where features.is_scored
 )
