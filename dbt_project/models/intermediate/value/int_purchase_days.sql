@@ -97,6 +97,7 @@ epoch_days as (
 
 running as (
     -- each purchase day with the totals up to it, and the dates it stands for: to the next day or the epoch's end
+    -- (every day of an epoch is before its end)
     select
         customer_key,
         order_date,
@@ -104,7 +105,7 @@ running as (
         first_value(order_date) over epoch_days_in_order as first_purchase_date,
         sum(amount) over epoch_days_in_order - first_value(amount) over epoch_days_in_order as repeat_amount,
         greatest(order_date, epoch_from) as holds_from,
-        least(coalesce(lead(order_date) over epoch_days_in_order, epoch_to), epoch_to) as holds_to
+        coalesce(lead(order_date) over epoch_days_in_order, epoch_to) as holds_to
     from epoch_days
     window epoch_days_in_order as (
         partition by customer_key, epoch_from order by order_date asc nulls last rows between unbounded preceding and current row
