@@ -49,25 +49,32 @@ class Fit:
 # -- BG/NBD ------------------------------------------------------------------------------
 
 
-def _bg_nbd_terms(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
+def _bg_nbd_terms(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, of_x: _PerValue):
     """Each distinct input's log-likelihood and its gradient in log-parameter space."""
     r, alpha, a, b = np.exp(log_params)
     repeat = x > 0
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + T)
-    b_x1 = np.where(repeat, b + x - 1, 1.0)
-    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * np.log(alpha + t_x), -np.inf)
+    v = of_x.values
+    b_v1 = np.where(v > 0, b + v - 1, 1.0)
+    gamma_ln, psi_rx, psi_abx, psi_bx, log_b_x1 = of_x(
+        special.gammaln(r + v) + special.gammaln(b + v) - special.gammaln(a + b + v),
+        special.digamma(r + v),
+        special.digamma(a + b + v),
+        special.digamma(b + v),
+        np.log(b_v1),
+    )
+    log_alpha_T, log_alpha_t_x = np.log(alpha + T), np.log(alpha + t_x)
+    a12 = gamma_ln - special.gammaln(r) + r * np.log(alpha) + special.gammaln(a + b) - special.gammaln(b)
+    a3 = -(r + x) * log_alpha_T
+    a4 = np.where(repeat, np.log(a) - log_b_x1 - (r + x) * log_alpha_t_x, -np.inf)
     top = np.maximum(a3, a4)
     mix = np.log(np.exp(a3 - top) + np.exp(a4 - top)) + top
     w3, w4 = np.exp(a3 - mix), np.exp(a4 - mix)  # the shares of the two terms in the mixture
-    log_alpha_t_x = np.log(alpha + t_x)
-    d_r = special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * log_alpha_t_x
+    d_r = psi_rx - special.digamma(r) + np.log(alpha) - w3 * log_alpha_T - w4 * log_alpha_t_x
     d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
-    d_a = special.digamma(a + b) - special.digamma(a + b + x) + w4 / a
-    d_b = special.digamma(a + b) + special.digamma(b + x) - special.digamma(b) - special.digamma(a + b + x) - w4 / b_x1
+    d_a = special.digamma(a + b) - psi_abx + w4 / a
+    d_b = special.digamma(a + b) + psi_bx - special.digamma(b) - psi_abx - w4 * np.exp(-log_b_x1)
     gradient = np.stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
-    return a1 + a2 + mix, gradient
+    return a12 + mix, gradient
 
 
 def fit_bg_nbd(x, t_x, T, *, min_customers: int = 100) -> Fit:
@@ -82,9 +89,10 @@ def fit_bg_nbd(x, t_x, T, *, min_customers: int = 100) -> Fit:
     # start where the data's scale is: r = 1 and the mean purchase rate r / alpha = mean x / mean T
     start = [1.0, T.mean() / x.mean(), 1.0, 1.0]
     (x, t_x, T), weight = _distinct(x, t_x, T)
+    of_x = _PerValue(x)
 
     def objective(log_params):
-        terms, gradient = _bg_nbd_terms(log_params, x, t_x, T)
+        terms, gradient = _bg_nbd_terms(log_params, x, t_x, T, of_x)
         return -(weight @ terms) / customers, -(gradient @ weight) / customers
 
     return _maximise("bg_nbd", BG_NBD_PARAMETERS, objective, start, customers, started)
@@ -119,22 +127,19 @@ def _dead_odds(r, alpha, a, b, x, t_x, T) -> np.ndarray:
 # -- Gamma-Gamma ---------------------------------------------------------------------------
 
 
-def _gamma_gamma_terms(log_params: np.ndarray, x: np.ndarray, m: np.ndarray):
+def _gamma_gamma_terms(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, log_m: np.ndarray, of_x: _PerValue):
     p, q, v = np.exp(log_params)
-    px = p * x
-    log_v_xm = np.log(v + x * m)
-    terms = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
-        - special.gammaln(q)
-        + q * np.log(v)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * log_v_xm
+    px = p * of_x.values
+    gamma_ln, psi_pxq, psi_px = of_x(
+        special.gammaln(px + q) - special.gammaln(px) + px * np.log(of_x.values),
+        special.digamma(px + q),
+        special.digamma(px),
     )
-    d_p = x * (special.digamma(px + q) - special.digamma(px) + np.log(m) + np.log(x) - log_v_xm)
-    d_q = special.digamma(px + q) - special.digamma(q) + np.log(v) - log_v_xm
-    d_v = q / v - (px + q) / (v + x * m)
+    log_v_xm = np.log(v + x * m)
+    terms = gamma_ln - special.gammaln(q) + q * np.log(v) + (p * x - 1) * log_m - (p * x + q) * log_v_xm
+    d_p = x * (psi_pxq - psi_px + log_m + np.log(x) - log_v_xm)
+    d_q = psi_pxq - special.digamma(q) + np.log(v) - log_v_xm
+    d_v = q / v - (p * x + q) / (v + x * m)
     return terms, np.stack([d_p * p, d_q * q, d_v * v])
 
 
@@ -151,9 +156,10 @@ def fit_gamma_gamma(x, m_x, *, min_customers: int = 100) -> Fit:
     # start where the data's scale is: p = 1, q = 2 and the mean spend p v / (q - 1) = mean m_x
     start = [1.0, 2.0, m_x.mean()]
     (x, m_x), weight = _distinct(x, m_x)
+    log_m, of_x = np.log(m_x), _PerValue(x)
 
     def objective(log_params):
-        terms, gradient = _gamma_gamma_terms(log_params, x, m_x)
+        terms, gradient = _gamma_gamma_terms(log_params, x, m_x, log_m, of_x)
         return -(weight @ terms) / customers, -(gradient @ weight) / customers
 
     fit = _maximise("gamma_gamma", GAMMA_GAMMA_PARAMETERS, objective, start, customers, started)
@@ -177,9 +183,20 @@ def expected_avg_value(params: dict[str, float], x, m_x) -> np.ndarray:
 
 
 def _distinct(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    """The distinct rows of the columns and how many customers each stands for."""
-    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
-    return tuple(rows.T), counts.astype(float)
+    """The distinct rows of the columns, in order, and how many customers each stands for."""
+    counts = pd.DataFrame(dict(enumerate(columns))).groupby(list(range(len(columns))), sort=True, dropna=False).size()
+    return tuple(counts.index.get_level_values(i).to_numpy(float) for i in range(len(columns))), counts.to_numpy(float)
+
+
+class _PerValue:
+    """The distinct values of a column and where each row's is: what depends on the column alone (the
+    repeat purchases x, a few hundred values) is worked out once per value and spread to the rows."""
+
+    def __init__(self, column: np.ndarray):
+        self.values, self.at = np.unique(column, return_inverse=True)
+
+    def __call__(self, *per_value: np.ndarray) -> np.ndarray:
+        return np.stack(per_value)[:, self.at]
 
 
 def _maximise(model: str, names: tuple[str, ...], objective, start, customers: int, started: float) -> Fit:
