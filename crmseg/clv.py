@@ -229,14 +229,14 @@ def _maximise(model: str, names: tuple[str, ...], objective, start, customers: i
 # -- a date's customers: fits and scores ------------------------------------------------------
 
 
+# the columns of int_purchase_days the models take: x, t_x, T and m_x
+INPUTS = ("repeat_purchase_days", "purchase_span_days", "tenure_days", "repeat_mean_value")
+
+
 def inputs(day) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """x, t_x, T and m_x (0 for none) of rows of int_purchase_days, as the fits and the scores take them."""
-    return (
-        day["repeat_purchase_days"].to_numpy(float),
-        day["purchase_span_days"].to_numpy(float),
-        day["tenure_days"].to_numpy(float),
-        day["repeat_mean_value"].fillna(0).to_numpy(float),
-    )
+    x, t_x, T, m_x = (day[column] for column in INPUTS)
+    return x.to_numpy(float), t_x.to_numpy(float), T.to_numpy(float), m_x.fillna(0).to_numpy(float)
 
 
 def fit_both(day, *, min_customers: int = 100) -> tuple[Fit, Fit]:

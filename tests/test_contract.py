@@ -20,7 +20,8 @@ STAGED_TYPES = {
     contract.DATE: "DATE",
     contract.TIMESTAMP: "TIMESTAMP WITH TIME ZONE",
 }
-LOAD_COLUMNS = [("_load_id", "VARCHAR"), ("_loaded_at", "TIMESTAMP WITH TIME ZONE")]
+# when the row was landed, and staged: the start of the dbt build that staged it
+LOAD_COLUMNS = [("_load_id", "VARCHAR"), ("_loaded_at", "TIMESTAMP WITH TIME ZONE"), ("_staged_at", "TIMESTAMP")]
 
 
 def test_the_files_written_from_the_contract_are_current():

@@ -1,10 +1,13 @@
-"""A night costs what changed: the incremental build gives, row for row, what a full rebuild gives."""
+"""A night costs what changed: the incremental build gives, row for row, what a full rebuild gives, and its staging
+tests check what it staged."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -92,6 +95,22 @@ def rows_only_in(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
     ).fetchone()[0]
 
 
+def failing_values_of_unique_test(data_dir: Path, model: str, tmp_path: Path) -> int:
+    """`dbt test` of the model's unique tests on this data dir: how many values they find duplicated."""
+    from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    target = tmp_path / "unique-test"
+    subprocess.run(
+        [DBT_EXECUTABLE, "test", "--select", f"{model},test_name:unique", "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(target), "--log-path", str(target)],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "CRMSEG_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True,
+    )  # fmt: skip
+    (result,) = json.loads((target / "run_results.json").read_text())["results"]
+    return result["failures"]
+
+
 def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env, landed, tmp_path, monkeypatch):
     assert materialize("dbt").success  # the first night: every model built from the first landing
 
@@ -147,3 +166,21 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
     assert orders_reasons == [("rejected_parent:customer_code",)]
     assert responses_reasons == [("unknown_parent:campaign_id",)]
     assert 0 < restaged < staged / 10
+
+    # the night's staging tests checked what the night staged, and for uniqueness every row sharing a value with
+    # it: a duplicate pairing a new order with an old one fails, one between two old orders is not looked at again
+    # (it would have failed the night that staged it)
+    with duckdb.connect(str(landed)) as con:
+        first_build, old_order = con.execute(
+            "SELECT _staged_at, min(order_id) FROM staging.stg_erp__sales_orders GROUP BY 1 ORDER BY 1 LIMIT 1"
+        ).fetchone()
+        for order_id in (LATE_ORDER, old_order):  # staged by the night, and by the first build
+            con.execute(
+                "INSERT INTO staging.base_erp__sales_orders SELECT * REPLACE (record_key || '-copy' AS record_key, "
+                "? AS _staged_at) FROM staging.base_erp__sales_orders WHERE order_id = ?",
+                [first_build, order_id],
+            )
+        assert con.execute(
+            "SELECT count(*) FROM (SELECT order_id FROM staging.stg_erp__sales_orders GROUP BY 1 HAVING count(*) > 1)"
+        ).fetchone() == (2,)
+    assert failing_values_of_unique_test(landed.parent, "stg_erp__sales_orders", tmp_path) == 1

@@ -1,15 +1,37 @@
-{#- dbt's get_where_subquery, which every generic test reads its model through, with one addition: the tests of
-    customer_segments_history (a row per customer per as-of date ever run) check the dates this run builds. The
-    other dates were checked by the runs that built them and this run does not change them, and a night must not
-    cost the length of the history. A test's own `where` config still wins. -#}
+{#- dbt's get_where_subquery, which every generic test reads its model through, with two additions, so that a night
+    costs what changed and not the length of the history:
+    - the tests of customer_segments_history (a row per customer per as-of date ever run) check the dates this run
+      builds; the other dates were checked by the runs that built them and this run does not change them;
+    - the tests of a staged table (stg_*) check the rows its last build staged (its latest _staged_at; every row
+      on a first or full build). Staging re-stages every row of a key that landed again and every child whose
+      parent changed state (macros/incremental_staging.sql), so no other row can have begun to fail. A test of
+      uniqueness checks every row sharing its (first) column's value with such a row: a duplicate may pair a new
+      row with an old one.
+    A test's own `where` config still wins. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if not where and relation.identifier == 'customer_segments_history' -%}
         {%- set where = "as_of_date between date '" ~ as_of_start() ~ "' and date '" ~ as_of_end() ~ "'" -%}
+    {%- elif not where and relation.identifier.startswith('stg_') -%}
+        {%- set where = staged_by_last_build(relation, model.test_metadata) -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of a staged table a test checks: those its last build staged, or for a test of uniqueness every row
+    sharing its column's value with one of them. -#}
+{% macro staged_by_last_build(relation, test) -%}
+    {%- set last_build = "_staged_at >= (select max(_staged_at) from " ~ relation ~ ")" -%}
+    {%- if test.name == 'unique' -%}
+        {%- set column = test.kwargs.column_name -%}
+    {%- elif test.name == 'unique_combination' -%}
+        {%- set column = test.kwargs.columns[0] -%}
+    {%- else -%}
+        {{- return(last_build) -}}
+    {%- endif -%}
+    {{- return(column ~ " in (select " ~ column ~ " from " ~ relation ~ " where " ~ last_build ~ ")") -}}
 {%- endmacro %}

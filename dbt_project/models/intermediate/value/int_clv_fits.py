@@ -24,7 +24,7 @@ def model(dbt, session):
     inputs = dbt.ref("int_purchase_days")
     rows = []
     for (as_of_date,) in dbt.ref("int_as_of_dates").order("as_of_date").fetchall():
-        day = inputs.filter(f"as_of_date = date '{as_of_date}'").df()
+        day = inputs.filter(f"as_of_date = date '{as_of_date}'").project(", ".join(clv.INPUTS)).df()
         for fit in clv.fit_both(day, min_customers=min_customers):
             parameters = json.dumps(fit.parameters) if fit.fitted else None
             rows.append(

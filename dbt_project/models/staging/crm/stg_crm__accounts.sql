@@ -23,7 +23,8 @@ staged as (
         updated_at,
         is_deleted,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        _staged_at
     from base
     where reject_reasons = ''
 )

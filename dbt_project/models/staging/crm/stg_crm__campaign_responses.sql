@@ -11,7 +11,8 @@ staged as (
         response_type,
         responded_at,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        _staged_at
     from base
     where reject_reasons = ''
 )

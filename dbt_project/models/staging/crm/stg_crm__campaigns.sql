@@ -12,7 +12,8 @@ staged as (
         start_date,
         end_date,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        _staged_at
     from base
     where reject_reasons = ''
 )

@@ -16,7 +16,8 @@ staged as (
         created_at,
         updated_at,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        _staged_at
     from base
     where reject_reasons = ''
 )

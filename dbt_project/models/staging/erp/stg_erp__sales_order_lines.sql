@@ -14,7 +14,8 @@ staged as (
         discount_amount,
         line_amount,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        _staged_at
     from base
     where reject_reasons = ''
 )

@@ -12,7 +12,8 @@ staged as (
         total_amount,
         updated_at,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        _staged_at
     from base
     where reject_reasons = ''
 )

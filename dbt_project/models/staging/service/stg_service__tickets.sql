@@ -18,7 +18,8 @@ staged as (
         satisfaction_score,
         updated_at,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        _staged_at
     from base
     where reject_reasons = ''
 )
