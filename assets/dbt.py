@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,34 @@ def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh
     ]
 
 
-def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezone: str) -> dg.AssetsDefinition:
+def date_chunks(first: str, last: str, days: int) -> list[tuple[str, str]]:
+    """first..last as consecutive ranges of at most `days` dates, in date order."""
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    chunks = []
+    while start <= end:
+        chunks.append((start.isoformat(), min(start + timedelta(days=days - 1), end).isoformat()))
+        start += timedelta(days=days)
+    return chunks
+
+
+def merged(events: list) -> list:
+    """The events of several dbt builds of one selection as one build's: each model's last output, and each test's
+    failing result if one failed, else its last."""
+    kept: dict = {}
+    for event in events:
+        if isinstance(event, dg.AssetCheckResult):
+            key = (event.asset_key, event.check_name)
+            if key in kept and not kept[key].passed:
+                continue
+        else:
+            key = event.output_name
+        kept[key] = event
+    return list(kept.values())
+
+
+def build_dbt_assets(
+    partitions: dg.PartitionsDefinition, data_dir: Path, timezone: str, chunk_days: int
+) -> dg.AssetsDefinition:
     project = dbt_project()
     tests = {
         unique_id: node
@@ -145,32 +173,36 @@ def build_dbt_assets(partitions: dg.PartitionsDefinition, data_dir: Path, timezo
         project=project,
         dagster_dbt_translator=CrmsegDbtTranslator(timezone),
         partitions_def=partitions,
-        # a range of dates is one dbt build, not one process per day
+        # a range of dates is one run, not one process per day; dbt builds it chunk_days dates at a time
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def crmseg_dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtConfig
     ):
         dates = context.partition_key_range
-        args = dbt_build_args(dates.start, dates.end, config.vars, config.full_refresh)
+        chunks = date_chunks(dates.start, dates.end, chunk_days)
         env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone, "DBT_LOG_PATH": str(data_dir / "dbt")}
         env |= duck.resource_environment()  # the limits crmseg's own connections use (dbt_project/profiles.yml)
-        outcomes: list[CheckOutcome] = []
         events: list = []  # kept until dbt has ended and released the warehouse, then given row counts
         failure: DagsterDbtCliRuntimeError | None = None
         try:
             with _environment(env):
-                built, to_build = 0, len(context.selected_asset_keys)
-                for event in dbt.cli(args, context=context).stream():
-                    if isinstance(event, dg.AssetCheckResult):
-                        outcomes.append(test_outcome(event, tests))
-                    elif isinstance(event, dg.Output):
-                        built += 1
-                        key = context.asset_key_for_output(event.output_name)
-                        context.log.info(f"dbt {built} of {to_build}: {'.'.join(key.path)}")
-                    events.append(event)
+                built, to_build = 0, len(context.selected_asset_keys) * len(chunks)
+                # the full refresh restages every landed row once, in the first chunk
+                for number, (first, last) in enumerate(chunks):
+                    if len(chunks) > 1:
+                        context.log.info(f"chunk {number + 1} of {len(chunks)}: dbt builds {first} .. {last}")
+                    args = dbt_build_args(first, last, config.vars, config.full_refresh and number == 0)
+                    for event in dbt.cli(args, context=context).stream():
+                        if isinstance(event, dg.Output):
+                            built += 1
+                            key = context.asset_key_for_output(event.output_name)
+                            context.log.info(f"dbt {built} of {to_build}: {'.'.join(key.path)}")
+                        events.append(event)
         except DagsterDbtCliRuntimeError as exc:
             failure = exc
+        events = merged(events)
+        outcomes = [test_outcome(event, tests) for event in events if isinstance(event, dg.AssetCheckResult)]
         if failure is None:
             with warehouse.connect(read_only=True) as con:
                 outcomes += clv.fit_checks(con, dates.start, dates.end)

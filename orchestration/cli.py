@@ -126,6 +126,7 @@ def execute(
     It prints each step as it finishes (orchestration/progress.py); `verbose` prints Dagster's own log
     instead, and `quiet` nothing.
     """
+    from assets.dbt import date_chunks
     from assets.extract import extract_assets
     from orchestration.definitions import DBT_OP, JOB_NAME, build_definitions
     from orchestration.progress import Progress
@@ -133,14 +134,16 @@ def execute(
     progress = None if quiet or verbose else Progress(steps=0)
     defs = build_definitions(settings, {"progress": progress.logger_definition()} if progress else None)
     job = defs.resolve_job_def(JOB_NAME)
-    if progress:
-        progress.steps = len(defs.resolve_all_asset_keys())  # each table landed, dbt model built, the publish
     if start is not None and end is not None:
         if start > end:
             raise CrmsegError(f"backfill --start {start} is after --end {end}")
         first, last = check_partition(settings, start, "--start"), check_partition(settings, end, "--end")
     else:
         first = last = check_partition(settings, as_of or settings.yesterday(), "--as-of")
+    if progress:  # each table landed, each dbt model built (once per chunk of dates), the publish
+        dbt_models = next(a for a in defs.assets if getattr(a, "op", None) and a.op.name == DBT_OP).keys
+        chunks = date_chunks(first, last, settings.backfill_chunk_days)
+        progress.steps = len(defs.resolve_all_asset_keys()) + len(dbt_models) * (len(chunks) - 1)
     tags = {"crmseg/launched_by": "cli", "crmseg/as_of_dates": f"{first}..{last}"}
     if dbt_vars:
         tags["crmseg/dbt_vars"] = json.dumps(dbt_vars, sort_keys=True)

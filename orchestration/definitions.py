@@ -56,7 +56,7 @@ def build_definitions(settings: Settings, loggers: dict[str, dg.LoggerDefinition
         minute_of_hour=0,
         description="Every night at 02:00 in CRMSEG_TIMEZONE, for the day before.",
     )
-    dbt_models = build_dbt_assets(partitions, settings.data_dir, settings.timezone)
+    dbt_models = build_dbt_assets(partitions, settings.data_dir, settings.timezone, settings.backfill_chunk_days)
     return dg.Definitions(
         assets=[*extract_assets, dbt_models, build_publish_asset(settings.timezone)],
         jobs=[job],

@@ -417,6 +417,7 @@ class RunsOverTime:
     history_after: pd.DataFrame
     published_after: dict[str, pd.DataFrame]
     runs: list[dict]  # the instance's runs: run_id, as_of_dates, success
+    chunks: list[str]  # what the backfill logged of its chunks of dates
     reader_rounds: list[dict]  # what tests/serving_reader.py saw during the backfill
 
     @property
@@ -460,7 +461,8 @@ def runs_over_time(tmp_path_factory, demo_sources, built_two_dates) -> RunsOverT
     root = tmp_path_factory.mktemp("runs_over_time")
     sources = root / "sources"
     shutil.copytree(demo_sources, sources)
-    settings = settings_for(sources, root)
+    # dbt builds the backfill's three dates in two chunks, as it builds a long one
+    settings = {**settings_for(sources, root), "CRMSEG_BACKFILL_CHUNK_DAYS": "2"}
     data_dir = Path(settings["CRMSEG_DATA_DIR"])
     shutil.copytree(built_two_dates.data_dir, data_dir, symlinks=True)  # serving/parquet is a link
     warehouse = data_dir / "warehouse.duckdb"
@@ -518,6 +520,8 @@ def runs_over_time(tmp_path_factory, demo_sources, built_two_dates) -> RunsOverT
             {"run_id": r.run_id, "as_of_dates": r.tags.get("crmseg/as_of_dates"), "success": r.is_success}
             for r in dg.DagsterInstance.get().get_runs()
         ]
+        logged = dg.DagsterInstance.get().all_logs(backfill.run_id)
+        chunks = [event.message for event in logged if event.message.startswith("chunk ")]
 
     return RunsOverTime(
         data_dir=data_dir,
@@ -529,5 +533,6 @@ def runs_over_time(tmp_path_factory, demo_sources, built_two_dates) -> RunsOverT
         history_after=history(warehouse),
         published_after=published(data_dir / "serving"),
         runs=runs,
+        chunks=chunks,
         reader_rounds=reader_rounds(seen),
     )

@@ -297,3 +297,20 @@ def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
     monkeypatch.setenv("CRMSEG_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(CrmsegError, match="CRMSEG_DUCKDB_MEMORY_LIMIT: not an amount of memory"):
         Settings.from_env()
+
+
+def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
+    from assets.dbt import date_chunks
+    from crmseg.errors import CrmsegError
+
+    assert date_chunks("2026-06-01", "2026-06-05", 2) == [
+        ("2026-06-01", "2026-06-02"),
+        ("2026-06-03", "2026-06-04"),
+        ("2026-06-05", "2026-06-05"),
+    ]
+    assert date_chunks("2026-06-01", "2026-06-30", 30) == [("2026-06-01", "2026-06-30")]
+    assert date_chunks("2026-06-30", "2026-06-30", 30) == [("2026-06-30", "2026-06-30")]
+    assert Settings.from_env().backfill_chunk_days == 30
+    monkeypatch.setenv("CRMSEG_BACKFILL_CHUNK_DAYS", "0")
+    with pytest.raises(CrmsegError, match=r"^CRMSEG_BACKFILL_CHUNK_DAYS: not a positive number of days: '0'$"):
+        Settings.from_env()

@@ -90,6 +90,11 @@ def test_a_backfill_is_one_run_and_changes_no_other_date(runs_over_time):
     assert runs_over_time.runs == [
         {"run_id": backfill.run_id, "as_of_dates": f"{BACKFILL[0]}..{BACKFILL[1]}", "success": True}
     ]
+    # dbt built it in chunks of two dates (CRMSEG_BACKFILL_CHUNK_DAYS), in date order
+    assert runs_over_time.chunks == [
+        f"chunk 1 of 2: dbt builds {BACKFILL[0]} .. {END_DATE}",
+        f"chunk 2 of 2: dbt builds {NEXT_DAY} .. {NEXT_DAY}",
+    ]
     assert sorted(after["as_of_date"].astype(str).unique()) == [
         d.isoformat() for d in (BUILT_DATES[0], BACKFILL[0], END_DATE, NEXT_DAY)
     ]
