@@ -152,8 +152,10 @@ def merged(events: list) -> list:
             key = (event.asset_key, event.check_name)
             if key in kept and not kept[key].passed:
                 continue
-        else:
+        elif isinstance(event, dg.Output):
             key = event.output_name
+        else:  # any other event is kept as it came
+            key = object()
         kept[key] = event
     return list(kept.values())
 
