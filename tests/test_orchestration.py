@@ -300,7 +300,7 @@ def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
 
 
 def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
-    from assets.dbt import date_chunks
+    from assets.dbt import date_chunks, merged
     from crmseg.errors import CrmsegError
 
     assert date_chunks("2026-06-01", "2026-06-05", 2) == [
@@ -310,6 +310,15 @@ def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
     ]
     assert date_chunks("2026-06-01", "2026-06-30", 30) == [("2026-06-01", "2026-06-30")]
     assert date_chunks("2026-06-30", "2026-06-30", 30) == [("2026-06-30", "2026-06-30")]
+
+    # the chunks' events as one build's: each model's last output, a test's failure if any chunk failed it
+    def check(passed: bool) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(asset_key="marts/customer_segments", check_name="not_empty", passed=passed)
+
+    first, last = dg.Output(1, "customer_segments"), dg.Output(2, "customer_segments")
+    events = merged([first, check(False), dg.Output(1, "segment_summary"), last, check(True)])
+    assert [getattr(e, "value", None) for e in events] == [2, None, 1]
+    assert [e.passed for e in events if isinstance(e, dg.AssetCheckResult)] == [False]
     assert Settings.from_env().backfill_chunk_days == 30
     monkeypatch.setenv("CRMSEG_BACKFILL_CHUNK_DAYS", "0")
     with pytest.raises(CrmsegError, match=r"^CRMSEG_BACKFILL_CHUNK_DAYS: not a positive number of days: '0'$"):
