@@ -245,7 +245,10 @@ def test_dbt_build_args_for_a_range_of_dates(user_vars, expected_vars):
     assert args[:5] == ["build", "--exclude-resource-type", "unit_test", "--exclude", "tag:cross_db"]
     assert json.loads(args[args.index("--vars") + 1]) == expected_vars
     assert "--full-refresh" not in args
-    assert dbt_build_args("2026-06-01", "2026-06-30", user_vars, full_refresh=True)[-1] == "--full-refresh"
+    assert "--full-refresh" in dbt_build_args("2026-06-01", "2026-06-30", user_vars, full_refresh=True)
+    # several dates: one model at a time, so that each has DuckDB's whole memory limit; one date: dbt's threads
+    assert args[args.index("--threads") + 1] == "1"
+    assert "--threads" not in dbt_build_args("2026-06-30", "2026-06-30", user_vars)
 
 
 @pytest.mark.parametrize(
