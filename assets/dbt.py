@@ -131,7 +131,7 @@ def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh
         json.dumps({**extra, **dates}, sort_keys=True),
         *(["--full-refresh"] if full_refresh else []),
         # a build of several dates runs one model at a time: models running together share DuckDB's memory limit,
-        # and two models of 15 dates at 1M customers together ran out of it (each alone fits, spilling)
+        # and a model of several dates needs all of it
         *(["--threads", "1"] if first_date != last_date else []),
     ]
 

@@ -19,7 +19,7 @@ PUBLISH_POSTGRES_VAR = "CRMSEG_PUBLISH_POSTGRES_URL"
 # a backfill's dates are built by dbt this many at a time: its memory and temporary disk are a chunk's, whatever
 # the length of the range
 BACKFILL_CHUNK_VAR = "CRMSEG_BACKFILL_CHUNK_DAYS"
-DEFAULT_BACKFILL_CHUNK_DAYS = 15
+DEFAULT_BACKFILL_CHUNK_DAYS = 7
 
 
 @dataclass(frozen=True)

@@ -319,7 +319,7 @@ def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
     events = merged([first, check(False), dg.Output(1, "segment_summary"), last, check(True)])
     assert [getattr(e, "value", None) for e in events] == [2, None, 1]
     assert [e.passed for e in events if isinstance(e, dg.AssetCheckResult)] == [False]
-    assert Settings.from_env().backfill_chunk_days == 15
+    assert Settings.from_env().backfill_chunk_days == 7
     monkeypatch.setenv("CRMSEG_BACKFILL_CHUNK_DAYS", "0")
     with pytest.raises(CrmsegError, match=r"^CRMSEG_BACKFILL_CHUNK_DAYS: not a positive number of days: '0'$"):
         Settings.from_env()
