@@ -136,6 +136,29 @@ def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh
     ]
 
 
+# customers times dates one dbt build may hold when CRMSEG_BACKFILL_CHUNK_DAYS is unset: at 1M customers 7 dates
+# fit DuckDB's 3 GB in a build, 15 did not
+BUILD_CUSTOMER_DATES = 7_000_000
+
+
+def chunk_days(con, days: int | None) -> int:
+    """Dates per dbt build: `days` when set, else as many as keep a build within BUILD_CUSTOMER_DATES: for the
+    customers of the latest date built, or before any, the CRM accounts and ERP customers landed (an upper bound)."""
+    if days:
+        return days
+    built = con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE schema_name = 'intermediate' AND table_name = 'int_customer_segments'"
+    ).fetchone()[0]
+    customers = con.execute(
+        "SELECT count(*) FROM intermediate.int_customer_segments "
+        "WHERE as_of_date = (SELECT max(as_of_date) FROM intermediate.int_customer_segments)"
+        if built
+        else "SELECT (SELECT count(*) FROM raw_crm.accounts) + (SELECT count(*) FROM raw_erp.customers)"
+    ).fetchone()[0]
+    return max(1, BUILD_CUSTOMER_DATES // max(customers, 1))
+
+
 def date_chunks(first: str, last: str, days: int) -> list[tuple[str, str]]:
     """first..last as consecutive ranges of at most `days` dates, in date order."""
     start, end = date.fromisoformat(first), date.fromisoformat(last)
@@ -164,7 +187,7 @@ def merged(events: list) -> list:
 
 
 def build_dbt_assets(
-    partitions: dg.PartitionsDefinition, data_dir: Path, timezone: str, chunk_days: int
+    partitions: dg.PartitionsDefinition, data_dir: Path, timezone: str, days_per_build: int | None
 ) -> dg.AssetsDefinition:
     project = dbt_project()
     tests = {
@@ -178,14 +201,15 @@ def build_dbt_assets(
         project=project,
         dagster_dbt_translator=CrmsegDbtTranslator(timezone),
         partitions_def=partitions,
-        # a range of dates is one run, not one process per day; dbt builds it chunk_days dates at a time
+        # a range of dates is one run, not one process per day; dbt builds it a chunk of dates at a time
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def crmseg_dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtConfig
     ):
         dates = context.partition_key_range
-        chunks = date_chunks(dates.start, dates.end, chunk_days)
+        with warehouse.connect(read_only=True) as con:
+            chunks = date_chunks(dates.start, dates.end, chunk_days(con, days_per_build))
         env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone, "DBT_LOG_PATH": str(data_dir / "dbt")}
         env |= duck.resource_environment()  # the limits crmseg's own connections use (dbt_project/profiles.yml)
         events: list = []  # kept until dbt has ended and released the warehouse, then given row counts

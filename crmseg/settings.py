@@ -16,10 +16,9 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_START_DATE = "2020-01-01"
 SOURCE_URL_VARS = {"crm": "CRMSEG_CRM_URL", "erp": "CRMSEG_ERP_URL", "service": "CRMSEG_SERVICE_URL"}
 PUBLISH_POSTGRES_VAR = "CRMSEG_PUBLISH_POSTGRES_URL"
-# a backfill's dates are built by dbt this many at a time: its memory and temporary disk are a chunk's, whatever
-# the length of the range
+# a backfill's dates are built by dbt this many at a time (unset: as many as make BUILD_CUSTOMER_DATES): its memory
+# and temporary disk are a chunk's, whatever the length of the range
 BACKFILL_CHUNK_VAR = "CRMSEG_BACKFILL_CHUNK_DAYS"
-DEFAULT_BACKFILL_CHUNK_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Settings:
     publish_postgres_url: str | None
     alert_webhook_url: str | None = None  # a failed run is posted here
     dagster_postgres_url: str | None = None  # Dagster's run, event and schedule storage; SQLite when unset
-    backfill_chunk_days: int = DEFAULT_BACKFILL_CHUNK_DAYS  # dbt builds a range of dates this many at a time
+    backfill_chunk_days: int | None = None  # dbt builds a range of dates this many at a time; None: by customers
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None) -> Settings:
@@ -51,8 +50,8 @@ class Settings:
         except ValueError:
             raise CrmsegError(f"CRMSEG_START_DATE: not a date (YYYY-MM-DD): {start_date!r}") from None
         check_duckdb_limits(env)
-        chunk_days = env.get(BACKFILL_CHUNK_VAR) or str(DEFAULT_BACKFILL_CHUNK_DAYS)
-        if not chunk_days.isdigit() or int(chunk_days) < 1:
+        chunk_days = env.get(BACKFILL_CHUNK_VAR) or None
+        if chunk_days is not None and (not chunk_days.isdigit() or int(chunk_days) < 1):
             raise CrmsegError(f"{BACKFILL_CHUNK_VAR}: not a positive number of days: {chunk_days!r}")
         return cls(
             data_dir=data_dir,
@@ -64,7 +63,7 @@ class Settings:
             publish_postgres_url=env.get(PUBLISH_POSTGRES_VAR) or None,
             alert_webhook_url=env.get("CRMSEG_ALERT_WEBHOOK_URL") or None,
             dagster_postgres_url=env.get("CRMSEG_DAGSTER_POSTGRES_URL") or None,
-            backfill_chunk_days=int(chunk_days),
+            backfill_chunk_days=int(chunk_days) if chunk_days else None,
         )
 
     @property

@@ -126,7 +126,6 @@ def execute(
     It prints each step as it finishes (orchestration/progress.py); `verbose` prints Dagster's own log
     instead, and `quiet` nothing.
     """
-    from assets.dbt import date_chunks
     from assets.extract import extract_assets
     from orchestration.definitions import DBT_OP, JOB_NAME, build_definitions
     from orchestration.progress import Progress
@@ -141,9 +140,8 @@ def execute(
     else:
         first = last = check_partition(settings, as_of or settings.yesterday(), "--as-of")
     if progress:  # each table landed, each dbt model built (once per chunk of dates), the publish
-        dbt_models = next(a for a in defs.assets if getattr(a, "op", None) and a.op.name == DBT_OP).keys
-        chunks = date_chunks(first, last, settings.backfill_chunk_days)
-        progress.steps = len(defs.resolve_all_asset_keys()) + len(dbt_models) * (len(chunks) - 1)
+        progress.steps = len(defs.resolve_all_asset_keys())
+        progress.dbt_steps = len(next(a for a in defs.assets if getattr(a, "op", None) and a.op.name == DBT_OP).keys)
     tags = {"crmseg/launched_by": "cli", "crmseg/as_of_dates": f"{first}..{last}"}
     if dbt_vars:
         tags["crmseg/dbt_vars"] = json.dumps(dbt_vars, sort_keys=True)

@@ -9,6 +9,7 @@ log) every line is plain text and printed as it happens.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import TextIO
@@ -24,6 +25,7 @@ class Progress(logging.Handler):
         super().__init__(level=logging.INFO)
         self.stream = stream or sys.stdout
         self.steps, self.done = max(steps, 1), 0
+        self.dbt_steps = 0  # of the steps, dbt models: a backfill built in chunks of dates builds each once per chunk
         self.started = time.monotonic()
         self.bar = self.stream.isatty()
 
@@ -46,6 +48,10 @@ class Progress(logging.Handler):
         if not message:
             return
         finished = message.startswith(("dbt ", "published ")) or " load of " in message
+        dbt_steps = re.match(r"dbt \d+ of (\d+):", message)
+        if dbt_steps:  # "dbt k of N": N counts the models of every chunk
+            self.steps += int(dbt_steps[1]) - self.dbt_steps
+            self.dbt_steps = int(dbt_steps[1])
         if finished:
             self.done = min(self.done + 1, self.steps)
         if finished or record.levelno >= logging.WARNING:

@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import duckdb
 import psycopg
 import pytest
 
@@ -106,16 +107,22 @@ def test_the_progress_bar_shows_on_a_terminal():
         def isatty(self) -> bool:
             return True
 
-    screen = Terminal()
-    progress = Progress(steps=4, stream=screen)
-    for message in ("crm.accounts: full load of 3 rows, 3 in raw_crm.accounts", "quality report: x.html"):
-        record = logging.LogRecord("dagster", logging.INFO, "", 0, message, None, None)
-        record.dagster_meta = {"orig_message": message, "dagster_event": None}
-        progress.emit(record)
-    progress.close()
-    shown = screen.getvalue()
-    assert "crm.accounts: full load of 3 rows" in shown and "quality report" not in shown
-    assert "██████░░░░░░░░░░░░░░░░░░ 1/4" in shown
+    def shown(steps: int, dbt_steps: int, *messages: str) -> str:
+        screen = Terminal()
+        progress = Progress(steps=steps, stream=screen)
+        progress.dbt_steps = dbt_steps
+        for message in messages:
+            record = logging.LogRecord("dagster", logging.INFO, "", 0, message, None, None)
+            record.dagster_meta = {"orig_message": message, "dagster_event": None}
+            progress.emit(record)
+        progress.close()
+        return screen.getvalue()
+
+    screen = shown(4, 2, "crm.accounts: full load of 3 rows, 3 in raw_crm.accounts", "quality report: x.html")
+    assert "crm.accounts: full load of 3 rows" in screen and "quality report" not in screen
+    assert "██████░░░░░░░░░░░░░░░░░░ 1/4" in screen
+    # a backfill in two chunks of dates builds each of the 2 dbt models twice: 6 steps, not 4
+    assert "████░░░░░░░░░░░░░░░░░░░░ 1/6" in shown(4, 2, "dbt 1 of 4: marts.customer_segments")
 
 
 def test_quiet_prints_nothing_but_the_failure(env, capsys):
@@ -300,7 +307,7 @@ def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
 
 
 def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
-    from assets.dbt import date_chunks, merged
+    from assets.dbt import chunk_days, date_chunks, merged
     from crmseg.errors import CrmsegError
 
     assert date_chunks("2026-06-01", "2026-06-05", 2) == [
@@ -319,7 +326,20 @@ def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
     events = merged([first, check(False), dg.Output(1, "segment_summary"), last, check(True)])
     assert [getattr(e, "value", None) for e in events] == [2, None, 1]
     assert [e.passed for e in events if isinstance(e, dg.AssetCheckResult)] == [False]
-    assert Settings.from_env().backfill_chunk_days == 7
+    # unset, a build holds about 7M customer-dates of the customers landed
+    assert Settings.from_env().backfill_chunk_days is None
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA raw_crm; CREATE SCHEMA raw_erp")
+        con.execute("CREATE TABLE raw_crm.accounts AS SELECT range AS id FROM range(900000)")
+        con.execute("CREATE TABLE raw_erp.customers AS SELECT range AS id FROM range(100000)")
+        assert (chunk_days(con, None), chunk_days(con, 30)) == (7, 30)
+        # once segments are built, by the customers of the latest date
+        con.execute("CREATE SCHEMA intermediate")
+        con.execute(
+            "CREATE TABLE intermediate.int_customer_segments AS "
+            "SELECT DATE '2026-06-30' + CAST(range // 2000000 AS INTEGER) AS as_of_date FROM range(3500000)"
+        )
+        assert chunk_days(con, None) == 4  # 1.5M customers on the latest date
     monkeypatch.setenv("CRMSEG_BACKFILL_CHUNK_DAYS", "0")
     with pytest.raises(CrmsegError, match=r"^CRMSEG_BACKFILL_CHUNK_DAYS: not a positive number of days: '0'$"):
         Settings.from_env()
