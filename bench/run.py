@@ -431,13 +431,14 @@ SECTION_MODELS = {
 
 
 def section_model_seconds(run_id: str) -> dict[str, dict[str, float]]:
-    """What each section's models took in the run's dbt build."""
+    """What each section's models took in the run's dbt builds (one per chunk of dates)."""
     from assets.dbt import DBT_PROJECT_DIR
 
-    found = sorted((DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json"))
-    if not found:
-        return {}
-    times = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in json.loads(found[-1].read_text())["results"]}
+    times: dict[str, float] = {}
+    for found in (DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json"):
+        for result in json.loads(found.read_text())["results"]:
+            model = result["unique_id"].split(".")[-1]
+            times[model] = times.get(model, 0.0) + result["execution_time"]
     return {
         section: {model: round(times[model], 1) for model in models if model in times}
         for section, models in SECTION_MODELS.items()
