@@ -317,6 +317,7 @@ def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
     ]
     assert date_chunks("2026-06-01", "2026-06-30", 30) == [("2026-06-01", "2026-06-30")]
     assert date_chunks("2026-06-30", "2026-06-30", 30) == [("2026-06-30", "2026-06-30")]
+    assert date_chunks("2026-06-29", "2026-06-30", 7_000_000) == [("2026-06-29", "2026-06-30")]  # no customers yet
 
     # the chunks' events as one build's: each model's last output, a test's failure if any chunk failed it
     def check(passed: bool) -> dg.AssetCheckResult:
