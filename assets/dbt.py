@@ -164,9 +164,9 @@ def date_chunks(first: str, last: str, days: int) -> list[tuple[str, str]]:
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     chunks = []
     while start <= end:
-        last = end if (end - start).days < days else start + timedelta(days=days - 1)
-        chunks.append((start.isoformat(), last.isoformat()))
-        start = last + timedelta(days=1)
+        stop = end if (end - start).days < days else start + timedelta(days=days - 1)
+        chunks.append((start.isoformat(), stop.isoformat()))
+        start = stop + timedelta(days=1)
     return chunks
 
 
