@@ -59,34 +59,7 @@ final as (
 select * from final
 
 {% else %}
-{{ link_epochs() }},
-
-code_days as (
-    -- orders up to the run's last date per ERP customer and day: any order makes a customer known to the ERP
-    select
-        orders.customer_code,
-        orders.order_date,
-        count(*) filter (where {{ counted }}) as orders,
-        coalesce(sum(orders.total_amount) filter (where {{ counted }}), 0) as amount
-    from {{ ref('stg_erp__sales_orders') }} as orders
-    cross join run
-    where orders.order_date <= run.last_date
-    group by orders.customer_code, orders.order_date
-),
-
-epoch_days as (
-    select
-        epoch_codes.customer_key,
-        epoch_codes.epoch_from,
-        epoch_codes.epoch_to,
-        code_days.order_date,
-        sum(code_days.orders) as orders,
-        sum(code_days.amount) as amount
-    from epoch_codes
-    inner join code_days
-        on epoch_codes.customer_code = code_days.customer_code and epoch_codes.epoch_to > code_days.order_date
-    group by epoch_codes.customer_key, epoch_codes.epoch_from, epoch_codes.epoch_to, code_days.order_date
-),
+{{ epoch_order_days() }},
 
 changes as (
     -- a day's orders enter every sum on its date, leave the RFM window W days later (the window is (D - W, D])
@@ -100,9 +73,9 @@ changes as (
         case when orders > 0 then order_date end as counted_order_date,
         orders as orders_total,
         orders as frequency,
-        amount as monetary,
+        coalesce(amount, 0) as monetary,
         orders as orders_365d,
-        amount as annual_revenue
+        coalesce(amount, 0) as annual_revenue
     from epoch_days
     union all
     select
@@ -114,7 +87,7 @@ changes as (
         null as counted_order_date,
         0 as orders_total,
         -orders as frequency,
-        -amount as monetary,
+        -coalesce(amount, 0) as monetary,
         0 as orders_365d,
         0 as annual_revenue
     from epoch_days
@@ -131,7 +104,7 @@ changes as (
         0 as frequency,
         0 as monetary,
         -orders as orders_365d,
-        -amount as annual_revenue
+        -coalesce(amount, 0) as annual_revenue
     from epoch_days
     where orders > 0
 ),

@@ -5,36 +5,11 @@
 -- its links (an epoch) the codes are the same, so the days are counted once per epoch, cumulatively, and each
 -- date D takes the last day on or before it: the work grows with the history plus the dates, not their product
 -- (at 1M customers, 8 s for one date and 22 s for 30).
-{{ link_epochs() }},
-
-code_days as (
-    -- counted orders up to the run's last date summed per ERP customer and day
-    select
-        orders.customer_code,
-        orders.order_date,
-        sum(orders.total_amount) as amount
-    from {{ ref('stg_erp__sales_orders') }} as orders
-    cross join run
-    where orders.status = 'completed' and orders.order_date <= run.last_date
-    group by orders.customer_code, orders.order_date
-),
-
-epoch_days as (
-    select
-        epoch_codes.customer_key,
-        epoch_codes.epoch_from,
-        epoch_codes.epoch_to,
-        code_days.order_date,
-        sum(code_days.amount) as amount
-    from epoch_codes
-    inner join code_days
-        on epoch_codes.customer_code = code_days.customer_code and epoch_codes.epoch_to > code_days.order_date
-    group by epoch_codes.customer_key, epoch_codes.epoch_from, epoch_codes.epoch_to, code_days.order_date
-),
+{{ epoch_order_days() }},
 
 running as (
-    -- each purchase day with the totals up to it, and the dates it stands for: to the next day or the epoch's end
-    -- (every day of an epoch is before its end)
+    -- each purchase day (a day with a counted order) with the totals up to it, and the dates it stands for: to the
+    -- next day or the epoch's end (every day of an epoch is before its end)
     select
         customer_key,
         order_date,
@@ -44,6 +19,7 @@ running as (
         greatest(order_date, epoch_from) as holds_from,
         coalesce(lead(order_date) over epoch_days_in_order, epoch_to) as holds_to
     from epoch_days
+    where orders > 0
     window epoch_days_in_order as (
         partition by customer_key, epoch_from order by order_date asc nulls last rows between unbounded preceding and current row
     )
