@@ -18,6 +18,10 @@ night again, on the longer history.
 The backfill part compares a 30-day backfill as one run with 30 single-day
 runs, on its own sources of BENCH_BACKFILL_CUSTOMERS customers (100,000).
 
+The sources are SQLite files (and JSON Lines) by default; BENCH_SOURCES=parquet
+generates the CRM and ERP as folders of Parquet files instead, a tenth of the
+disk (what 10M customers need to fit), and the floor reads the same files.
+
 Each measured stage runs in its own process so that its peak memory (max RSS)
 is its own. Extraction is compared with each database's own bulk export of
 the same table: PostgreSQL `COPY ... TO STDOUT` through psql, and the MariaDB
@@ -54,6 +58,10 @@ END_DATE = date(2026, 6, 30)
 LINES = "erp.sales_order_lines"
 # the runs' own copy of the sources (a night changes them) and their warehouse, which the history part reuses
 RUN_SOURCES, RUN_DATA = WORK / "run-sources", WORK / "run-data"
+# the CRM's and the ERP's format: sqlite (files crm.sqlite, erp.sqlite) or parquet (folders crm/, erp/)
+SOURCES = os.environ.get("BENCH_SOURCES", "sqlite")
+if SOURCES not in ("sqlite", "parquet"):
+    raise SystemExit(f"BENCH_SOURCES: sqlite or parquet, not {SOURCES!r}")
 
 
 def peak_rss_mib() -> float:
@@ -99,6 +107,22 @@ class TogetherPeak:
         self._thread.join()
 
 
+def source_urls(sources: Path) -> dict[str, str]:
+    """Where each source of generated sources lives, as crmseg's settings name it."""
+    if SOURCES == "parquet":
+        urls = {source: str(sources / source) for source in ("crm", "erp")}
+    else:
+        urls = {source: f"sqlite:///{sources / source}.sqlite" for source in ("crm", "erp")}
+    return {**urls, "service": str(sources / "service")}
+
+
+def source_relation(sources: Path, table) -> str:
+    """A generated CRM or ERP table as DuckDB reads it."""
+    if SOURCES == "parquet":
+        return f"read_parquet('{sources / table.source / table.name}/*.parquet')"
+    return f"sqlite_scan('{sources / table.source}.sqlite', '{table.name}')"
+
+
 def database_url(admin_url: str, name: str = DATABASE) -> str:
     return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
@@ -116,10 +140,17 @@ def fresh_database(admin_url: str, name: str = DATABASE) -> str:
 # -- stages (each in its own process) ------------------------------------------------------
 
 
-def stage_generate() -> dict:
+def generate_sources(out: Path, customers: int) -> dict:
+    """Sources of this many customers in BENCH_SOURCES's format; the generator's manifest."""
     from crmseg.generate import GenerateOptions, generate
 
-    manifest = generate(GenerateOptions(out=WORK / "sources", customers=CUSTOMERS, end_date=END_DATE))
+    urls = source_urls(out)
+    folders = {"crm_url": urls["crm"], "erp_url": urls["erp"]} if SOURCES == "parquet" else {}
+    return generate(GenerateOptions(out=out, customers=customers, end_date=END_DATE, **folders))
+
+
+def stage_generate() -> dict:
+    manifest = generate_sources(WORK / "sources", CUSTOMERS)
     rows = sum(manifest["rows"].values())
     return {"rows": rows, "order_lines": manifest["rows"][LINES], "seconds": manifest["seconds"]}
 
@@ -138,7 +169,7 @@ def stage_load(admin_url: str) -> dict:
         for table in contract.tables_of("erp"):
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE staged AS SELECT *, row_number() OVER () AS _row "
-                f"FROM sqlite_scan('{WORK / 'sources' / 'erp.sqlite'}', '{table.name}')"
+                f"FROM {source_relation(WORK / 'sources', table)}"
             )
             sink.append(con, table, "staged")
             rows += con.execute("SELECT count(*) FROM staged").fetchone()[0]
@@ -166,7 +197,7 @@ def stage_extract(admin_url: str, source: str) -> dict:
 
 
 def stage_land_embedded() -> dict:
-    """Land every generated table from SQLite and JSON Lines: the warehouse the dbt stage builds on."""
+    """Land every generated table from its files: the warehouse the dbt stage builds on."""
     from crmseg import contract
     from crmseg.landing import land_table
     from crmseg.sources import SourceLocation
@@ -174,12 +205,7 @@ def stage_land_embedded() -> dict:
     warehouse = WORK / "warehouse-embedded" / "warehouse.duckdb"
     warehouse.parent.mkdir(exist_ok=True)
     warehouse.unlink(missing_ok=True)
-    sources = WORK / "sources"
-    urls = {
-        "crm": f"sqlite:///{sources}/crm.sqlite",
-        "erp": f"sqlite:///{sources}/erp.sqlite",
-        "service": str(sources / "service"),
-    }
+    urls = source_urls(WORK / "sources")
     rows, seconds = 0, 0.0
     for table in contract.TABLES:
         location = SourceLocation.parse(table.source, urls[table.source])
@@ -288,9 +314,7 @@ def settings_for(sources: Path, data_dir: Path, dagster_home: Path):
     os.environ.update(
         CRMSEG_DATA_DIR=str(data_dir),
         DAGSTER_HOME=str(dagster_home),
-        CRMSEG_CRM_URL=f"sqlite:///{sources / 'crm.sqlite'}",
-        CRMSEG_ERP_URL=f"sqlite:///{sources / 'erp.sqlite'}",
-        CRMSEG_SERVICE_URL=str(sources / "service"),
+        **{f"CRMSEG_{source.upper()}_URL": url for source, url in source_urls(sources).items()},
     )
     return Settings.from_env()
 
@@ -302,12 +326,11 @@ def stage_backfill(single_run: bool) -> dict:
     """
     from datetime import timedelta
 
-    from crmseg.generate import GenerateOptions, generate
     from orchestration.cli import execute
 
-    sources = WORK / f"backfill-sources-{BACKFILL_CUSTOMERS}"
+    sources = WORK / f"backfill-sources-{SOURCES}-{BACKFILL_CUSTOMERS}"
     if not (sources / "manifest.json").exists():
-        generate(GenerateOptions(out=sources, customers=BACKFILL_CUSTOMERS, end_date=END_DATE))
+        generate_sources(sources, BACKFILL_CUSTOMERS)
     data = WORK / ("backfill-one-run" if single_run else "backfill-daily-runs")
     shutil.rmtree(data, ignore_errors=True)
     settings = settings_for(sources, data / "data", data / "dagster")
@@ -324,9 +347,19 @@ def stage_backfill(single_run: bool) -> dict:
 
 def stage_floor() -> dict:
     """The hand-written floor (bench/floor.sql): land every source table and compute SPEC section 5, nothing else."""
-    from crmseg import duck
+    from crmseg import contract, duck
 
-    sql = (ROOT / "floor.sql").read_text().replace("{sources}", str(WORK / "sources"))
+    sql = (ROOT / "floor.sql").read_text()
+    if SOURCES == "parquet":  # the same script on the Parquet folders: a catalog of views named as the tables
+        for source in ("crm", "erp"):
+            views = [f"ATTACH ':memory:' AS {source};"] + [
+                f"CREATE VIEW {source}.{table.name} AS SELECT * FROM {source_relation(WORK / 'sources', table)};"
+                for table in contract.tables_of(source)
+            ]
+            sql = sql.replace(
+                f"ATTACH '{{sources}}/{source}.sqlite' AS {source} (TYPE sqlite, READ_ONLY);", "\n".join(views)
+            )
+    sql = sql.replace("{sources}", str(WORK / "sources"))
     path = WORK / "floor.duckdb"
     path.unlink(missing_ok=True)
     land, segments = sql.replace("{as_of}", END_DATE.isoformat()).split("CREATE TABLE segments")
@@ -347,6 +380,9 @@ def stage_floor() -> dict:
 def day_of_changes(sources: Path, at: str) -> None:
     """A night's worth of source changes: one row in 365 of accounts, ERP customers and orders changed (the
     orders' lines come along), and as many new campaign responses."""
+    if SOURCES == "parquet":
+        parquet_day_of_changes(sources, at)
+        return
     import sqlite3
 
     for database, statements in (
@@ -370,6 +406,31 @@ def day_of_changes(sources: Path, at: str) -> None:
         with sqlite3.connect(sources / database) as con:
             for statement in statements:
                 con.execute(statement)
+
+
+def parquet_day_of_changes(sources: Path, at: str) -> None:
+    """day_of_changes in the Parquet folders: each file of a changed table written again, and the new responses
+    in a file of their own."""
+    from crmseg import duck
+
+    with duck.connect() as con:
+        for table in ("crm/accounts", "erp/customers", "erp/sales_orders"):
+            for part in sorted((sources / table).glob("*.parquet")):
+                changed = part.with_suffix(".changed")
+                con.execute(
+                    f"COPY (SELECT * EXCLUDE (file_row_number) REPLACE (CASE WHEN file_row_number % 365 = 0 THEN "
+                    f"TIMESTAMP '{at}' ELSE updated_at END AS updated_at) FROM read_parquet('{part}', "
+                    f"file_row_number = true) ORDER BY file_row_number) TO '{changed}' "
+                    "(FORMAT parquet, COMPRESSION zstd)"
+                )
+                changed.replace(part)
+        responses = sources / "crm" / "campaign_responses"
+        con.execute(
+            f"COPY (SELECT response_id || '-{at}' AS response_id, campaign_id, account_id, response_type, "
+            f"TIMESTAMP '{at}' AS responded_at FROM read_parquet('{responses}/part-*.parquet', file_row_number = true) "
+            f"WHERE file_row_number % 365 = 0) TO '{responses}/{at.replace(' ', 'T').replace(':', '')}.parquet' "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
 
 
 def stage_run(night: str) -> dict:
@@ -601,14 +662,14 @@ def main() -> None:
     every_part = "generate,runs,history,extract,land,suites,dbt,publish,backfill"
     parts = set(os.environ.get("BENCH_PARTS", every_part).split(","))
     if "generate" in parts or not (WORK / "sources" / "manifest.json").exists():
-        record("generate (sqlite + jsonl)", run_stage("generate"))
+        record(f"generate ({SOURCES} + jsonl)", run_stage("generate"))
     if "runs" in parts:
         bench_runs(record, results, history="history" in parts)
     if "extract" in parts:
         bench_extraction(record, results)
     landed = (WORK / "warehouse-embedded" / "warehouse.duckdb").exists()
     if "land" in parts or (parts & {"suites", "dbt", "publish"} and not landed):
-        record("land all tables (sqlite)", run_stage("land_embedded"))
+        record(f"land all tables ({SOURCES})", run_stage("land_embedded"))
     if "suites" in parts:
         suites = run_stage("suites")
         record("quality suites (full load)", suites)
@@ -631,7 +692,7 @@ def main() -> None:
         print(f"    again, nothing changed: {published['again_seconds']:.1f} s")
         print(f"    with PostgreSQL as well: {published['with_postgres_seconds']:.1f} s")
 
-    stages = ("land all tables (sqlite)", "quality suites (full load)", "dbt build (customers)")
+    stages = (f"land all tables ({SOURCES})", "quality suites (full load)", "dbt build (customers)")
     if all(name in results for name in stages):
         share = results[stages[1]]["seconds"] / sum(results[name]["seconds"] for name in stages)
         results["suites share of the run"] = {"ratio": round(share, 3)}

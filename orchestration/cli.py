@@ -338,8 +338,16 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--customers", type=int, default=2000, help="CRM accounts to create (default 2000)")
     generate.add_argument("--seed", type=int, default=42, help="the same seed gives the same data (default 42)")
     generate.add_argument("--end-date", type=_date, help="last day of history (default yesterday)")
-    generate.add_argument("--crm-url", help="write the CRM tables into this database URL instead of crm.sqlite")
-    generate.add_argument("--erp-url", help="write the ERP tables into this database URL instead of erp.sqlite")
+    generate.add_argument(
+        "--crm-url",
+        help="write the CRM tables into this database URL, or into this directory as a folder of Parquet files "
+        "per table, instead of crm.sqlite",
+    )
+    generate.add_argument(
+        "--erp-url",
+        help="write the ERP tables into this database URL, or into this directory as a folder of Parquet files "
+        "per table, instead of erp.sqlite",
+    )
     generate.add_argument(
         "--dirty-rate", type=float, default=0.01, help="share of rows given each kind of dirt (default 0.01)"
     )

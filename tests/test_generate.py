@@ -8,8 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import crmseg.generate
 from crmseg import contract, duck
 from crmseg.generate import dirty
+from crmseg.generate.sinks import PARQUET_TYPES
+from crmseg.sources import SourceLocation
 from tests import reference_segments as ref
 from tests.conftest import END_DATE, make_sources
 
@@ -189,3 +192,32 @@ def ref_tax_id_valid(code: str) -> bool:
         return False
     total = sum(USCC_CHARSET.index(c) * w for c, w in zip(code[:17], USCC_WEIGHTS, strict=True))
     return USCC_CHARSET[(31 - total % 31) % 31] == code[17]
+
+
+def test_a_directory_gets_the_same_tables_as_parquet_folders_the_pipeline_reads(tmp_path, monkeypatch):
+    """`--crm-url DIR --erp-url DIR`: a folder of Parquet files per table, a file per chunk of customers, holding
+    the rows SQLite gets, each in its contract type; the landing reads each folder as its table."""
+    monkeypatch.setattr(crmseg.generate, "CHUNK_SIZE", 150)  # 400 customers: three chunks
+    make_sources(tmp_path / "sqlite", customers=400, seed=11, dirty_rate=0.02)
+    folders = {source: str(tmp_path / "parquet" / source) for source in ("crm", "erp")}
+    manifest = make_sources(
+        tmp_path / "parquet", customers=400, seed=11, dirty_rate=0.02, crm_url=folders["crm"], erp_url=folders["erp"]
+    )
+    assert not list((tmp_path / "parquet").glob("*.sqlite"))
+    with duck.connect() as con:
+        for table in contract.TABLES:
+            if table.source == "service":
+                continue
+            parts = sorted(p.name for p in (Path(folders[table.source]) / table.name).iterdir())
+            assert parts == (
+                ["part-00000.parquet"] if table.name == "campaigns" else [f"part-0000{n}.parquet" for n in range(3)]
+            )
+            location = SourceLocation.parse(table.source, folders[table.source])
+            typed = ", ".join(f"CAST({c.name} AS {PARQUET_TYPES[c.type]})" for c in table.columns)
+            in_sqlite = f"SELECT {typed} FROM sqlite_scan('{tmp_path}/sqlite/{table.source}.sqlite', '{table.name}')"
+            in_parquet = f"SELECT {typed} FROM {location.relation(con, table.name)}"
+            assert (
+                con.execute(f"SELECT count(*) FROM ({in_parquet})").fetchone()[0] == manifest["rows"][table.qualified]
+            )
+            for one, other in ((in_sqlite, in_parquet), (in_parquet, in_sqlite)):
+                assert con.execute(f"SELECT count(*) FROM ({one} EXCEPT ALL {other})").fetchone()[0] == 0, table.name

@@ -106,7 +106,7 @@ def generate(options: GenerateOptions) -> dict:
         "seconds": round(time.monotonic() - started, 3),
     }
     for key in ("crm_url", "erp_url"):
-        if manifest["options"][key]:
+        if manifest["options"][key] and "://" in manifest["options"][key]:
             manifest["options"][key] = sinks.engine_url(manifest["options"][key]).render_as_string(hide_password=True)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest

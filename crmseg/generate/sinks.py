@@ -1,13 +1,16 @@
-"""Where the generator writes: SQLite, PostgreSQL, MySQL/MariaDB or JSON Lines.
+"""Where the generator writes: SQLite, PostgreSQL, MySQL/MariaDB, folders of Parquet files or JSON Lines.
 
 Tables are created from the contract with SQLAlchemy, in each dialect's own
 types, and filled in bulk: DuckDB's scanners write SQLite and PostgreSQL
 (binary COPY); MySQL/MariaDB takes `LOAD DATA LOCAL INFILE`, several times
-faster than row inserts.
+faster than row inserts. A directory instead of a URL gets a folder of
+Parquet files per table, a file per chunk of customers, a tenth of SQLite's
+size: the sources of ten million customers fit on one disk.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -27,6 +30,8 @@ _SA_TYPES = {
     contract.DATE: sa.Date,
     contract.TIMESTAMP: sa.DateTime,
 }
+# the Parquet types of the contract's types: moments as the source systems keep them, in local time
+PARQUET_TYPES = {**contract.DUCKDB_TYPES, contract.TIMESTAMP: "TIMESTAMP"}
 
 
 def engine_url(location: str) -> URL:
@@ -112,6 +117,37 @@ class DatabaseSink:
             con.execute(f"DETACH {self.catalog}")
 
 
+class ParquetSink:
+    """One source's tables as a directory location reads them: a folder per table (`<table>/part-00000.parquet`,
+    a file per chunk of customers), replaced on `prepare`."""
+
+    def __init__(self, source: str, folder: Path):
+        self.source, self.folder = source, Path(folder)
+        self.parts: dict[str, int] = {}
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        for table in contract.tables_of(self.source):
+            shutil.rmtree(self.folder / table.name, ignore_errors=True)
+            for suffix in (".csv", ".parquet", ".jsonl"):  # a file of the table's beside the folder would be read too
+                (self.folder / f"{table.name}{suffix}").unlink(missing_ok=True)
+            (self.folder / table.name).mkdir(parents=True)
+            self.parts[table.name] = 0
+
+    def append(self, con: duckdb.DuckDBPyConnection, table: contract.Table, rendered: str) -> None:
+        columns = ", ".join(
+            f"CAST({quote(c.name)} AS {PARQUET_TYPES[c.type]}) AS {quote(c.name)}" for c in table.columns
+        )
+        path = self.folder / table.name / f"part-{self.parts[table.name]:05d}.parquet"
+        con.execute(
+            f"COPY (SELECT {columns} FROM {rendered} ORDER BY _row) TO {literal(str(path))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        self.parts[table.name] += 1
+
+    def finish(self, con: duckdb.DuckDBPyConnection) -> None:
+        pass
+
+
 class JsonLinesSink:
     """One `<table>.jsonl` per table in a folder, as a ticket system exports them."""
 
@@ -139,9 +175,9 @@ class JsonLinesSink:
 
 
 def sink_for(source: str, location: str | None, out: Path):
-    """A database URL if given; else the demo's SQLite file or JSON Lines folder."""
+    """A database URL or a directory if given; else the demo's SQLite file or JSON Lines folder."""
     if location:
-        return DatabaseSink(source, location)
+        return DatabaseSink(source, location) if "://" in location else ParquetSink(source, Path(location))
     if source == "service":
         return JsonLinesSink(source, out / "service")
     return DatabaseSink(source, f"sqlite:///{(out / f'{source}.sqlite').resolve()}")
