@@ -271,7 +271,19 @@ class _Landing:
         return parent, join_column, relation, columns
 
     def _parent_mark(self) -> datetime | None:
-        """The parent's newest change, read before the children so that none is missed."""
+        """The parent's newest change, taken before the children are read so that none is missed: the mark of the
+        parent's own landing, which comes first (the child's asset depends on it), else the newest in the source.
+
+        Any mark not later than the moment it was taken is safe: a parent that changes after it is read with its
+        children next time. One taken earlier only makes the next load re-read a few more children, and saves
+        reading the parent's whole column again (at a million customers, a quarter of a minute of SQLite).
+        """
+        landed = self.con.execute(
+            f"SELECT high_water_mark FROM {META_SCHEMA}.extract_state WHERE source_table = ?",
+            [f"{self.table.source}.{self.table.parent[0]}"],
+        ).fetchone()
+        if landed and landed[0]:
+            return landed[0]
         parent, _, relation, columns = self._parent()
         if not relation or parent.incremental_column not in columns:
             return None

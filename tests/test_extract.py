@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -188,6 +188,35 @@ def test_full_then_incremental_then_nothing(tmp_path, backend):
     assert {q: contents(warehouse, q) for q in first} == snapshot
     assert raw_counts(warehouse) == {q: r.rows_in_raw for q, r in second.items()}
     assert all(r.rows_in_raw == second[q].rows_in_raw for q, r in third.items())
+
+
+def test_order_lines_take_the_mark_the_orders_landed_with_and_are_read_again_for_an_order_changed_since(tmp_path):
+    """The lines' mark is the one their orders' landing recorded (no second read of the orders' column): an order
+    changed between the two landings is after it, so its lines come again next time."""
+    backend = embedded(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    erp = SourceLocation.parse("erp", backend.urls["erp"])
+    orders, lines = contract.table("erp.sales_orders"), contract.table("erp.sales_order_lines")
+
+    def land(table, load_id="first"):
+        return land_table(warehouse, erp, table, load_id=load_id, timezone="Asia/Shanghai")
+
+    landed_orders = land(orders)
+    with duck.connect(warehouse, read_only=True) as con:
+        order = con.execute("SELECT min(order_id) FROM raw_erp.sales_orders WHERE status = 'completed'").fetchone()[0]
+    backend.erp.execute("sales_orders", CHANGED_ORDER.format(order=order).replace("2026-07-01", "2026-11-01"))
+    landed_lines = land(lines)
+    assert landed_lines.high_water_mark == landed_orders.high_water_mark < datetime(2026, 11, 1, tzinfo=UTC)
+
+    land(orders, "next")
+    again = land(lines, "next")
+    with duck.connect(warehouse, read_only=True) as con:
+        read_again = con.execute(
+            "SELECT count(*) FROM raw_erp.sales_order_lines WHERE _load_id = 'next' AND order_id = ?",
+            [order],
+        ).fetchone()[0]
+    assert again.mode == "incremental" and read_again > 0
+    assert again.high_water_mark >= datetime(2026, 11, 1, tzinfo=UTC) - timedelta(hours=8)
 
 
 # moments an ERP may write, each a day after the demo's END_DATE: SQLite narrows an incremental read as text, and
