@@ -19,7 +19,7 @@ The backfill part compares a 30-day backfill as one run with 30 single-day
 runs, on its own sources of BENCH_BACKFILL_CUSTOMERS customers (100,000).
 
 The sources are SQLite files (and JSON Lines) by default; BENCH_SOURCES=parquet
-generates the CRM and ERP as folders of Parquet files instead, a tenth of the
+generates the CRM and ERP as folders of Parquet files instead, a seventh of the
 disk (what 10M customers need to fit), and the floor reads the same files.
 
 Each measured stage runs in its own process so that its peak memory (max RSS)

@@ -4,7 +4,7 @@ Tables are created from the contract with SQLAlchemy, in each dialect's own
 types, and filled in bulk: DuckDB's scanners write SQLite and PostgreSQL
 (binary COPY); MySQL/MariaDB takes `LOAD DATA LOCAL INFILE`, several times
 faster than row inserts. A directory instead of a URL gets a folder of
-Parquet files per table, a file per chunk of customers, a tenth of SQLite's
+Parquet files per table, a file per chunk of customers, a seventh of SQLite's
 size: the sources of ten million customers fit on one disk.
 """
 
