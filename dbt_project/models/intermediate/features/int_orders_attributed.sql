@@ -5,9 +5,10 @@
 --   customer it was linked to on D, so the links are joined once per ERP customer, not once per order;
 -- - several dates (a backfill): between two changes of a customer's links (an epoch) its codes are the same, so
 --   its orders are summed once per epoch: each day with orders changes the sums on its date, and again when it
---   leaves the RFM window and the year. The sums are kept cumulatively over those moments and each date takes the
---   state of the last moment on or before it, so the work grows with the orders plus the dates. (Joining every
---   date with every order before it ran out of DuckDB's 3 GB for 15 dates at 1M customers.)
+--   leaves the RFM window and the year. Each epoch opens with its sums on the run's first date, and they are kept
+--   cumulatively over the moments after it; each date takes the state of the last moment on or before it, so the
+--   work grows with the orders plus the dates. (Joining every date with every order before it ran out of DuckDB's
+--   3 GB for 15 dates at 1M customers; a moment per order day of the history took three times as long as this.)
 {% set counted = "orders.status = 'completed'" %}
 {% if as_of_start() == as_of_end() %}
 {% set in_rfm_window = counted ~ " and orders.order_date > dates.as_of_date - " ~ var('rfm_window_days') %}
@@ -59,74 +60,109 @@ final as (
 select * from final
 
 {% else %}
+{% set in_window = "epoch_days.orders > 0 and epoch_days.order_date > run.first_date - " ~ var('rfm_window_days') %}
+{% set in_year = "epoch_days.orders > 0 and epoch_days.order_date > run.first_date - 365" %}
 {{ epoch_order_days() }},
 
-changes as (
-    -- a day's orders enter every sum on its date, leave the RFM window W days later (the window is (D - W, D])
-    -- and the year 365 days later
+opening as (
+    -- each epoch's sums on the run's first date F, from its order days up to F
     select
-        customer_key,
-        epoch_from,
-        epoch_to,
-        order_date as moment,
-        order_date as any_order_date,
-        case when orders > 0 then order_date end as counted_order_date,
-        orders as orders_total,
-        orders as frequency,
-        coalesce(amount, 0) as monetary,
-        orders as orders_365d,
-        coalesce(amount, 0) as annual_revenue
+        epoch_days.customer_key,
+        epoch_days.epoch_from,
+        epoch_days.epoch_to,
+        run.first_date as moment,
+        min(epoch_days.order_date) as any_order_date,
+        min(epoch_days.order_date) filter (where epoch_days.orders > 0) as first_counted_date,
+        max(epoch_days.order_date) filter (where epoch_days.orders > 0) as last_counted_date,
+        sum(epoch_days.orders) as orders_total,
+        coalesce(sum(epoch_days.orders) filter (where {{ in_window }}), 0) as frequency,
+        coalesce(sum(epoch_days.amount) filter (where {{ in_window }}), 0) as monetary,
+        coalesce(sum(epoch_days.orders) filter (where {{ in_year }}), 0) as orders_365d,
+        coalesce(sum(epoch_days.amount) filter (where {{ in_year }}), 0) as annual_revenue
     from epoch_days
+    cross join run
+    where epoch_days.order_date <= run.first_date
+    group by epoch_days.customer_key, epoch_days.epoch_from, epoch_days.epoch_to, run.first_date
+),
+
+changes as (
+    -- after F, a day's orders enter every sum on its date, leave the RFM window W days later (the window is
+    -- (D - W, D]) and the year 365 days later
+    select
+        epoch_days.customer_key,
+        epoch_days.epoch_from,
+        epoch_days.epoch_to,
+        epoch_days.order_date as moment,
+        epoch_days.order_date as any_order_date,
+        case when epoch_days.orders > 0 then epoch_days.order_date end as counted_order_date,
+        epoch_days.orders as orders_total,
+        epoch_days.orders as frequency,
+        coalesce(epoch_days.amount, 0) as monetary,
+        epoch_days.orders as orders_365d,
+        coalesce(epoch_days.amount, 0) as annual_revenue
+    from epoch_days
+    cross join run
+    where epoch_days.order_date > run.first_date
     union all
     select
-        customer_key,
-        epoch_from,
-        epoch_to,
-        order_date + {{ var('rfm_window_days') }} as moment,
+        epoch_days.customer_key,
+        epoch_days.epoch_from,
+        epoch_days.epoch_to,
+        epoch_days.order_date + {{ var('rfm_window_days') }} as moment,
         null as any_order_date,
         null as counted_order_date,
         0 as orders_total,
-        -orders as frequency,
-        -coalesce(amount, 0) as monetary,
+        -epoch_days.orders as frequency,
+        -coalesce(epoch_days.amount, 0) as monetary,
         0 as orders_365d,
         0 as annual_revenue
     from epoch_days
-    where orders > 0
+    cross join run
+    where
+        epoch_days.orders > 0
+        and epoch_days.order_date + {{ var('rfm_window_days') }} > run.first_date
+        and epoch_days.order_date + {{ var('rfm_window_days') }} <= run.last_date
     union all
     select
-        customer_key,
-        epoch_from,
-        epoch_to,
-        order_date + 365 as moment,
+        epoch_days.customer_key,
+        epoch_days.epoch_from,
+        epoch_days.epoch_to,
+        epoch_days.order_date + 365 as moment,
         null as any_order_date,
         null as counted_order_date,
         0 as orders_total,
         0 as frequency,
         0 as monetary,
-        -orders as orders_365d,
-        -coalesce(amount, 0) as annual_revenue
+        -epoch_days.orders as orders_365d,
+        -coalesce(epoch_days.amount, 0) as annual_revenue
     from epoch_days
-    where orders > 0
+    cross join run
+    where
+        epoch_days.orders > 0
+        and epoch_days.order_date + 365 > run.first_date
+        and epoch_days.order_date + 365 <= run.last_date
 ),
 
 moments as (
+    -- the opening state, then one moment per day of the run with a change
+    select * from opening
+    union all
     select
-        changes.customer_key,
-        changes.epoch_from,
-        changes.epoch_to,
-        changes.moment,
-        min(changes.any_order_date) as any_order_date,
-        min(changes.counted_order_date) as first_counted_date,
-        max(changes.counted_order_date) as last_counted_date,
-        sum(changes.orders_total) as orders_total,
-        sum(changes.frequency) as frequency,
-        sum(changes.monetary) as monetary,
-        sum(changes.orders_365d) as orders_365d,
-        sum(changes.annual_revenue) as annual_revenue
+        customer_key,
+        epoch_from,
+        epoch_to,
+        moment,
+        min(any_order_date) as any_order_date,
+        min(counted_order_date) as first_counted_date,
+        max(counted_order_date) as last_counted_date,
+        sum(orders_total) as orders_total,
+        sum(frequency) as frequency,
+        sum(monetary) as monetary,
+        sum(orders_365d) as orders_365d,
+        sum(annual_revenue) as annual_revenue
     from changes
-    cross join run
-    where changes.moment < changes.epoch_to and changes.moment <= run.last_date
-    group by changes.customer_key, changes.epoch_from, changes.epoch_to, changes.moment
+    where moment < epoch_to
+    group by customer_key, epoch_from, epoch_to, moment
 ),
 
 states as (
