@@ -109,18 +109,22 @@ class _Landing:
         self.con, self.location, self.table = con, location, table
         self.load_id, self.overlap, self.validate = load_id, overlap, validate
         self.raw = raw_table_name(table)
-        state = con.execute(
-            f"SELECT high_water_mark FROM {META_SCHEMA}.extract_state WHERE source_table = ?",
-            [table.qualified],
-        ).fetchone()
+        recorded = self._recorded_mark(table.qualified)
         raw_exists = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
             "AND schema_name = ? AND table_name = ?",
             [f"raw_{table.source}", table.name],
         ).fetchone()[0]
         incremental_capable = bool(table.incremental_column or table.parent)
-        self.previous_mark = state[0] if state and raw_exists else None
+        self.previous_mark = recorded if raw_exists else None
         self.mode = "incremental" if (incremental_capable and self.previous_mark and not full_refresh) else "full"
+
+    def _recorded_mark(self, qualified: str) -> datetime | None:
+        """The high-water mark the last load of this source table recorded, if any."""
+        row = self.con.execute(
+            f"SELECT high_water_mark FROM {META_SCHEMA}.extract_state WHERE source_table = ?", [qualified]
+        ).fetchone()
+        return row[0] if row else None
 
     def run(self, started: float) -> LandingResult:
         con, table = self.con, self.table
@@ -278,12 +282,9 @@ class _Landing:
         children next time. One taken earlier only makes the next load re-read a few more children, and saves
         reading the parent's whole column again (at 1M customers, 29 s of SQLite measured beside another run).
         """
-        landed = self.con.execute(
-            f"SELECT high_water_mark FROM {META_SCHEMA}.extract_state WHERE source_table = ?",
-            [f"{self.table.source}.{self.table.parent[0]}"],
-        ).fetchone()
-        if landed and landed[0]:
-            return landed[0]
+        landed = self._recorded_mark(f"{self.table.source}.{self.table.parent[0]}")
+        if landed:
+            return landed
         parent, _, relation, columns = self._parent()
         if not relation or parent.incremental_column not in columns:
             return None
