@@ -2,26 +2,63 @@
 -- one day are one purchase day, whichever of the customer's ERP codes placed them; its value is their total.
 --
 -- A customer's purchase days as of D are the days up to D of the codes linked to it on D. Between two changes of
--- its links (an epoch) the codes are the same, so the days are counted once per epoch, cumulatively, and each
--- date D takes the last day on or before it: the work grows with the history plus the dates, not their product
--- (at 1M customers, 8 s for one date and 22 s for 30).
+-- its links (an epoch) the codes are the same, so what they did is summed once per epoch: each epoch opens with its
+-- purchase days up to the run's first date F (one aggregate), each purchase day after F adds one, cumulatively, and
+-- each date D takes the last state on or before it. A night is the opening alone, and the work grows with the
+-- history plus the dates, not their product.
 {{ epoch_order_days() }},
 
+opening as (
+    -- each epoch's purchase days (days with a counted order) up to F
+    select
+        epoch_days.customer_key,
+        epoch_days.epoch_from,
+        epoch_days.epoch_to,
+        run.first_date as moment,
+        count(*) as purchase_days,
+        min(epoch_days.order_date) as first_purchase_date,
+        max(epoch_days.order_date) as last_purchase_date,
+        sum(epoch_days.amount) as amount,
+        {{ first_by('epoch_days.amount', 'epoch_days.order_date') }} as first_amount
+    from epoch_days
+    cross join run
+    where epoch_days.orders > 0 and epoch_days.order_date <= run.first_date
+    group by epoch_days.customer_key, epoch_days.epoch_from, epoch_days.epoch_to, run.first_date
+),
+
+moments as (
+    -- the opening state, then each purchase day after F
+    select * from opening
+    union all
+    select
+        epoch_days.customer_key,
+        epoch_days.epoch_from,
+        epoch_days.epoch_to,
+        epoch_days.order_date as moment,
+        1 as purchase_days,
+        epoch_days.order_date as first_purchase_date,
+        epoch_days.order_date as last_purchase_date,
+        epoch_days.amount,
+        epoch_days.amount as first_amount
+    from epoch_days
+    cross join run
+    where epoch_days.orders > 0 and epoch_days.order_date > run.first_date
+),
+
 running as (
-    -- each purchase day (a day with a counted order) with the totals up to it, and the dates it stands for: to the
-    -- next day or the epoch's end (every day of an epoch is before its end)
+    -- the totals from each moment on, and the dates they hold for: to the next moment or the epoch's end (every
+    -- moment of an epoch is before its end); the first purchase day's value is left out of the repeat amount
     select
         customer_key,
-        order_date,
-        row_number() over epoch_days_in_order - 1 as repeat_purchase_days,
-        first_value(order_date) over epoch_days_in_order as first_purchase_date,
-        sum(amount) over epoch_days_in_order - first_value(amount) over epoch_days_in_order as repeat_amount,
-        greatest(order_date, epoch_from) as holds_from,
-        coalesce(lead(order_date) over epoch_days_in_order, epoch_to) as holds_to
-    from epoch_days
-    where orders > 0
-    window epoch_days_in_order as (
-        partition by customer_key, epoch_from order by order_date asc nulls last rows between unbounded preceding and current row
+        sum(purchase_days) over epoch_moments - 1 as repeat_purchase_days,
+        min(first_purchase_date) over epoch_moments as first_purchase_date,
+        last_purchase_date,
+        sum(amount) over epoch_moments - first_value(first_amount) over epoch_moments as repeat_amount,
+        greatest(moment, epoch_from) as holds_from,
+        coalesce(lead(moment) over epoch_moments, epoch_to) as holds_to
+    from moments
+    window epoch_moments as (
+        partition by customer_key, epoch_from order by moment asc nulls last rows between unbounded preceding and current row
     )
 ),
 
@@ -31,7 +68,8 @@ final as (
         features.as_of_date,
         features.customer_key,
         cast(running.repeat_purchase_days as integer) as repeat_purchase_days,
-        cast({{ days_between('running.first_purchase_date', 'running.order_date') }} as integer) as purchase_span_days,
+        cast({{ days_between('running.first_purchase_date', 'running.last_purchase_date') }} as integer)
+            as purchase_span_days,
         cast(features.tenure_days as integer) as tenure_days,
         cast(running.repeat_amount / nullif(running.repeat_purchase_days, 0) as double) as repeat_mean_value,
         cast(features.annual_revenue as double) as annual_revenue
