@@ -71,29 +71,21 @@ epoch_codes as (
         and run.first_date < epochs.epoch_to
 ),
 
-code_days as (
-    select
-        orders.customer_code,
-        orders.order_date,
-        count(*) filter (where orders.status = 'completed') as orders,
-        sum(orders.total_amount) filter (where orders.status = 'completed') as amount
-    from {{ ref('stg_erp__sales_orders') }} as orders
-    cross join run
-    where orders.order_date <= run.last_date
-    group by orders.customer_code, orders.order_date
-),
-
 epoch_days as (
+    -- each order joined once to the epochs of its code, and summed per day: a day of two of a customer's codes is
+    -- one day
     select
         epoch_codes.customer_key,
         epoch_codes.epoch_from,
         epoch_codes.epoch_to,
-        code_days.order_date,
-        sum(code_days.orders) as orders,
-        sum(code_days.amount) as amount
+        orders.order_date,
+        count(*) filter (where orders.status = 'completed') as orders,
+        sum(orders.total_amount) filter (where orders.status = 'completed') as amount
     from epoch_codes
-    inner join code_days
-        on epoch_codes.customer_code = code_days.customer_code and epoch_codes.epoch_to > code_days.order_date
-    group by epoch_codes.customer_key, epoch_codes.epoch_from, epoch_codes.epoch_to, code_days.order_date
+    cross join run
+    inner join {{ ref('stg_erp__sales_orders') }} as orders
+        on epoch_codes.customer_code = orders.customer_code and epoch_codes.epoch_to > orders.order_date
+    where orders.order_date <= run.last_date
+    group by epoch_codes.customer_key, epoch_codes.epoch_from, epoch_codes.epoch_to, orders.order_date
 )
 {%- endmacro %}
