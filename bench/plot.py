@@ -5,7 +5,7 @@
 Each row of the CSV is one figure of one bench run: the panel series it belongs to (size: one bench at each number
 of customers; history: next nights at 1M after histories of different lengths), customers, as-of dates in the
 history, the run (floor, first, next), its seconds, the floor's seconds on the same day, the peak memory in GB
-(dbt's or the CLI's, whichever is larger) and which bench measured it. A test fails when the plot and the CSV
+(the CLI process and dbt together) and which bench measured it. A test fails when the plot and the CSV
 disagree.
 """
 
