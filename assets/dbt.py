@@ -1,18 +1,22 @@
 """The dbt models as Dagster assets: one partition per as-of date, a range of dates in one dbt build."""
 
 import fcntl
+import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
+from packaging import version
 
 from assets.publish import published_by_six
 from assets.quality import record_checks
@@ -24,6 +28,21 @@ from orchestration.resources import WarehouseResource
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # the dbt installed beside this Python, whether or not the virtualenv is on PATH
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse, in a target folder
+
+
+class DbtCli(DbtCliResource):
+    """dagster-dbt's dbt resource without two things each run paid for and crmseg does not use: `dbt --version` in a
+    process of its own (DBT_EXECUTABLE is the dbt-core installed beside this Python, so its version is the package's)
+    and a dbt adapter set up in this process (for dagster-dbt's row counts and column metadata; the assets count the
+    rows themselves). Together about 5 s of every run, and memory the CLI process would hold while dbt runs."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
 
 
 class DbtConfig(dg.Config):
@@ -103,7 +122,8 @@ def parse_project() -> None:
 
 
 def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh: bool = False) -> list[str]:
-    """The `dbt build` command for a range of as-of dates; user vars may not set the dates themselves.
+    """The `dbt build` command for a range of as-of dates (which it reads from as_of_environment); user vars may not
+    set the dates themselves.
 
     A full refresh rebuilds the incremental staging from every landed row; the history of past runs
     (int_customer_segments, full_refresh=false) is kept.
@@ -114,8 +134,7 @@ def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh
         raise dg.Failure(description=f"dbt vars are not valid JSON: {exc.msg}") from None
     if not isinstance(extra, dict):
         raise dg.Failure(description="dbt vars must be a JSON object")
-    dates = {"as_of_date": None, "as_of_start": first_date, "as_of_end": last_date}
-    clash = sorted(set(extra) & set(dates))
+    clash = sorted(set(extra) & {"as_of_date", "as_of_start", "as_of_end"})
     if clash:
         raise dg.Failure(description=f"dbt vars: {', '.join(clash)} come from the partition; use --as-of or backfill")
     # unit tests prove the rules with their default vars, and the cross-database macro tests the macros, during
@@ -127,13 +146,18 @@ def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh
         "unit_test",
         "--exclude",
         "tag:cross_db",
-        "--vars",
-        json.dumps({**extra, **dates}, sort_keys=True),
+        # vars only when the user sets some: dbt parses the whole project again whenever they change
+        *(["--vars", json.dumps(extra, sort_keys=True)] if extra else []),
         *(["--full-refresh"] if full_refresh else []),
         # a build of several dates runs one model at a time: models running together share DuckDB's memory limit,
         # and a model of several dates needs all of it
         *(["--threads", "1"] if first_date != last_date else []),
     ]
+
+
+def as_of_environment(first_date: str, last_date: str) -> dict[str, str]:
+    """The as-of dates of a build as dbt_project/macros/as_of.sql reads them when the models run."""
+    return {"CRMSEG_AS_OF_START": first_date, "CRMSEG_AS_OF_END": last_date}
 
 
 # customers times dates one dbt build may hold when CRMSEG_BACKFILL_CHUNK_DAYS is unset: at 1M customers 7 dates
@@ -168,6 +192,33 @@ def date_chunks(first: str, last: str, days: int) -> list[tuple[str, str]]:
         chunks.append((start.isoformat(), stop.isoformat()))
         start = stop + timedelta(days=1)
     return chunks
+
+
+# a dbt build's artifacts and log: $CRMSEG_DATA_DIR/dbt/target/<run>-<build>/ (run_results.json, dbt.log, ...)
+TARGETS_KEPT = 100
+
+
+def build_target(data_dir: Path, name: str) -> Path:
+    """A new target folder for one dbt build, holding the parse the build before left (dbt parses again only what
+    changed since: on a night, nothing), beside the TARGETS_KEPT - 1 latest folders of earlier builds."""
+    targets = data_dir / "dbt" / "target"
+    targets.mkdir(parents=True, exist_ok=True)
+    earlier = sorted((p for p in targets.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in earlier[: max(0, len(earlier) - (TARGETS_KEPT - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+    target = targets / name
+    target.mkdir(exist_ok=True)
+    if (targets / PARTIAL_PARSE).exists():
+        shutil.copyfile(targets / PARTIAL_PARSE, target / PARTIAL_PARSE)
+    return target
+
+
+def keep_partial_parse(target: Path) -> None:
+    """Keep the parse a build wrote for the next build (replaced in one rename)."""
+    if (target / PARTIAL_PARSE).exists():
+        staged = target.parent / f".{PARTIAL_PARSE}"
+        shutil.copyfile(target / PARTIAL_PARSE, staged)
+        os.replace(staged, target.parent / PARTIAL_PARSE)
 
 
 def merged(events: list) -> list:
@@ -211,7 +262,7 @@ def build_dbt_assets(
         dates = context.partition_key_range
         with warehouse.connect(read_only=True) as con:
             chunks = date_chunks(dates.start, dates.end, chunk_days(con, days_per_build))
-        env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone, "DBT_LOG_PATH": str(data_dir / "dbt")}
+        env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone}
         env |= duck.resource_environment()  # the limits crmseg's own connections use (dbt_project/profiles.yml)
         events: list = []  # kept until dbt has ended and released the warehouse, then given row counts
         failure: DagsterDbtCliRuntimeError | None = None
@@ -223,12 +274,15 @@ def build_dbt_assets(
                     if len(chunks) > 1:
                         context.log.info(f"chunk {number + 1} of {len(chunks)}: dbt builds {first} .. {last}")
                     args = dbt_build_args(first, last, config.vars, config.full_refresh and number == 0)
-                    for event in dbt.cli(args, context=context).stream():
-                        if isinstance(event, dg.Output):
-                            built += 1
-                            key = context.asset_key_for_output(event.output_name)
-                            context.log.info(f"dbt {built} of {to_build}: {'.'.join(key.path)}")
-                        events.append(event)
+                    target = build_target(data_dir, f"{context.run.run_id[:8]}-{number + 1}")
+                    with _environment(as_of_environment(first, last)):
+                        for event in dbt.cli(args, context=context, target_path=target).stream():
+                            if isinstance(event, dg.Output):
+                                built += 1
+                                key = context.asset_key_for_output(event.output_name)
+                                context.log.info(f"dbt {built} of {to_build}: {'.'.join(key.path)}")
+                            events.append(event)
+                    keep_partial_parse(target)
         except DagsterDbtCliRuntimeError as exc:
             failure = exc
         events = merged(events)

@@ -247,9 +247,10 @@ def stage_suites() -> dict:
 
 def stage_dbt() -> dict:
     """`dbt build` for one as-of date on the landed warehouse: time per model, start-up, peak memory of dbt."""
-    from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
+    from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, as_of_environment, dbt_build_args
 
     env = {**os.environ, "CRMSEG_DATA_DIR": str(WORK / "warehouse-embedded"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env |= as_of_environment(END_DATE.isoformat(), END_DATE.isoformat())
     target = WORK / "dbt-target"
     paths = ["--target-path", str(target), "--profiles-dir", str(DBT_PROJECT_DIR)]
     night = dbt_build_args(END_DATE.isoformat(), END_DATE.isoformat(), "{}")  # the build a nightly run makes
@@ -493,10 +494,8 @@ SECTION_MODELS = {
 
 def section_model_seconds(run_id: str) -> dict[str, dict[str, float]]:
     """What each section's models took in the run's dbt builds (one per chunk of dates)."""
-    from assets.dbt import DBT_PROJECT_DIR
-
     times: dict[str, float] = {}
-    for found in (DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json"):
+    for found in (RUN_DATA / "dbt" / "target").glob(f"{run_id[:8]}-*/run_results.json"):
         for result in json.loads(found.read_text())["results"]:
             model = result["unique_id"].split(".")[-1]
             times[model] = times.get(model, 0.0) + result["execution_time"]

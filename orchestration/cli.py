@@ -162,7 +162,7 @@ def execute(
     if extract_config:
         run_config["ops"].update({asset.op.name: {"config": extract_config} for asset in extract_assets})
     started = time.monotonic()
-    # dbt's progress goes to stdout; quiet unless asked (it is kept in $CRMSEG_DATA_DIR/dbt/dbt.log)
+    # dbt's progress goes to stdout; quiet unless asked (each build keeps its log in $CRMSEG_DATA_DIR/dbt/target/)
     with contextlib.redirect_stdout(sys.stdout if verbose else io.StringIO()):
         try:
             result = job.execute_in_process(

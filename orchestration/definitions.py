@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, build_dbt_assets
+from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, DbtCli, build_dbt_assets
 from assets.extract import extract_assets
 from assets.publish import build_publish_asset
 from crmseg.contract import SOURCES
@@ -67,7 +66,7 @@ def build_definitions(settings: Settings, loggers: dict[str, dg.LoggerDefinition
             "warehouse": WarehouseResource(
                 path=str(settings.warehouse_path), timezone=settings.timezone, reports_dir=str(settings.reports_dir)
             ),
-            "dbt": DbtCliResource(
+            "dbt": DbtCli(
                 project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
             ),
             "serving": ServingResource(

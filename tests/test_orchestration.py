@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import re
+import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -282,6 +284,28 @@ def test_bad_input_fails_with_one_line_and_loses_nothing(
             assert after[name][0] == rows, name
     if failed_table:
         assert after[failed_table] == before[failed_table]
+
+
+def dbt_log_events(log: Path) -> list[str]:
+    """The names of the events in a dbt build's JSON log."""
+    return [json.loads(line)["info"]["name"] for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def test_each_dbt_build_has_its_target_and_the_next_night_parses_nothing(built_two_dates):
+    """The second run starts from the parse the first left, its dates in the environment, not in dbt's vars."""
+    from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, PARTIAL_PARSE, DbtCli
+
+    targets = built_two_dates.data_dir / "dbt" / "target"
+    first, second = (targets / f"{built_two_dates.run_ids[as_of][:8]}-1" for as_of in sorted(BUILT_DATES, reverse=True))
+    for target in (first, second):
+        assert (target / "run_results.json").exists() and (target / "dbt.log").exists()
+    assert (targets / PARTIAL_PARSE).read_bytes() == (second / PARTIAL_PARSE).read_bytes()
+    events = dbt_log_events(second / "dbt.log")
+    assert "PartialParsingSkipParsing" in events and "UnableToPartialParse" not in events
+    # the resource reports the version `dbt --version` would, without starting dbt to ask
+    printed = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True).stdout
+    resource = DbtCli(project_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
+    assert f"installed: {resource._cli_version}" in printed
 
 
 def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):

@@ -231,11 +231,8 @@ def test_every_dbt_unit_test_passes(built, settings_env, tmp_path):
 @pytest.mark.parametrize(
     ("user_vars", "expected_vars"),
     [
-        ("{}", {"as_of_date": None, "as_of_start": "2026-06-01", "as_of_end": "2026-06-30"}),
-        (
-            '{"abc_a_share": 0.5}',
-            {"abc_a_share": 0.5, "as_of_date": None, "as_of_start": "2026-06-01", "as_of_end": "2026-06-30"},
-        ),
+        ("{}", None),
+        ('{"abc_a_share": 0.5}', {"abc_a_share": 0.5}),
     ],
 )
 def test_dbt_build_args_for_a_range_of_dates(user_vars, expected_vars):
@@ -243,7 +240,8 @@ def test_dbt_build_args_for_a_range_of_dates(user_vars, expected_vars):
 
     args = dbt_build_args("2026-06-01", "2026-06-30", user_vars)
     assert args[:5] == ["build", "--exclude-resource-type", "unit_test", "--exclude", "tag:cross_db"]
-    assert json.loads(args[args.index("--vars") + 1]) == expected_vars
+    # the dates travel in the environment: vars that change every night would make dbt parse the whole project
+    assert (json.loads(args[args.index("--vars") + 1]) if "--vars" in args else None) == expected_vars
     assert "--full-refresh" not in args
     assert "--full-refresh" in dbt_build_args("2026-06-01", "2026-06-30", user_vars, full_refresh=True)
     # several dates: one model at a time, so that each has DuckDB's whole memory limit; one date: dbt's threads

@@ -1,5 +1,13 @@
 {#- The as-of dates a run builds: var as_of_date, or the range as_of_start ..
-    as_of_end, or else yesterday in CRMSEG_TIMEZONE. Returned as 'YYYY-MM-DD'. -#}
+    as_of_end, or else the range CRMSEG_AS_OF_START .. CRMSEG_AS_OF_END in the
+    environment (how crmseg passes them), or else yesterday in CRMSEG_TIMEZONE.
+    Returned as 'YYYY-MM-DD'.
+
+    The environment is read when the models run, never while dbt parses them:
+    dbt parses again from scratch when its vars change, and only the files it
+    saw read a changed variable, so dates passed this way leave a night's parse
+    partial. A model must therefore not depend on other models for one date
+    than for several (int_orders_attributed's two ways ref the same models). -#}
 {% macro as_of_start() -%}
     {{ return(_as_of_range()[0]) }}
 {%- endmacro %}
@@ -12,6 +20,9 @@
     {%- set single = var('as_of_date', none) -%}
     {%- set start = var('as_of_start', none) or single -%}
     {%- set end = var('as_of_end', none) or single -%}
+    {%- if execute and not (start or end) -%}
+        {%- set start, end = env_var('CRMSEG_AS_OF_START', '') or none, env_var('CRMSEG_AS_OF_END', '') or none -%}
+    {%- endif -%}
     {%- if not start and not end -%}
         {%- set zone = modules.pytz.timezone(env_var('CRMSEG_TIMEZONE', 'Asia/Shanghai')) -%}
         {%- set yesterday = (modules.datetime.datetime.now(zone) - modules.datetime.timedelta(days=1)).strftime('%Y-%m-%d') -%}
