@@ -3,8 +3,9 @@
 BI tools read while the nightly job runs, so no reader may ever see an error
 or half a state:
 
-- the DuckDB file is written whole under a temporary name and renamed over
-  `serving/crmseg.duckdb`; a reader that opened the old file keeps reading it;
+- `serving/crmseg.duckdb` is a link to one of two files; the publish brings
+  the other one up to date (in one transaction) and swings the link to it; a
+  reader that opened the file before keeps reading it;
 - the Parquet files are written into a new folder and the symlink
   `serving/parquet` is swung to it; the folder before stays for open readers;
 - PostgreSQL gets the rows of every table in schema `crmseg` replaced in one
@@ -19,12 +20,16 @@ A night costs what changed, not the length of the history. Every table but
 `customer_segments_history` is small or one date; the history grows by a date
 each night and is published date by date. Each date in the warehouse carries
 the dbt build that wrote it (`dbt_invocation_id`), and the serving file keeps
-the builds it holds in `_published_dates`. A publish starts from a copy of
-the current file and replaces only the dates whose build differs (or are gone).
+the builds it holds in `_published_dates`. The file a publish writes holds the
+state of two publishes ago, and only its dates whose build differs (or are gone)
+are replaced: a night writes two dates, not a copy of the whole history. Should
+a reader still hold that file (it opened it before the last publish), the
+publish writes a copy of the current file instead and renames it over it.
 In Parquet the history is one file per date (`customer_segments_history/<date>.parquet`):
 the new folder links the unchanged files of the folder before. In PostgreSQL
-the changed dates' rows are deleted and copied in. A destination that is not
-at the state the current file records is written whole.
+the changed dates' rows are deleted and copied in. Parquet and PostgreSQL are
+brought from the state the current file records (what readers see now); one
+that is not at that state is written whole.
 """
 
 from __future__ import annotations
@@ -69,6 +74,8 @@ SCHEMA = "crmseg"
 READER_ROLE = "crmseg_reader"
 READER_DEFAULTS = {"search_path": SCHEMA, "default_transaction_read_only": "on"}
 PARQUET_VERSIONS_KEPT = 2  # the current folder and the one before it, for readers still in it
+# the link serving/crmseg.duckdb names one of these files; a publish brings the other one up to date and swings it
+SERVING_FILES = ("crmseg-1.duckdb", "crmseg-2.duckdb")
 
 
 @dataclass(frozen=True)
@@ -111,25 +118,28 @@ def publish(
     started = time.monotonic()
     serving_dir.mkdir(parents=True, exist_ok=True)
     stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{run_id[:8]}"
-    staged = serving_dir / f".crmseg-{stamp}.duckdb"
     parquet_dir = serving_dir / f"parquet-{stamp}"
     current = serving_file(serving_dir)
+    spare = spare_file(current)
+    staged = serving_dir / f".crmseg-{stamp}.duckdb"
     try:
-        previous_run = published_run(current)
-        if previous_run:  # the history's unchanged dates stay where they are
-            shutil.copyfile(current, staged)
-        with duck.connect(staged, timezone=timezone) as con:
-            rows, as_of, change = write_serving_file(con, warehouse, run_id, previous_run)
+        previous = published_state(current)
+        con, written = open_spare(spare, staged, current, timezone)
+        with con:
+            rows, as_of, change = write_serving_file(con, warehouse, run_id, previous)
             history_dates = con.execute(f"SELECT count(*) FROM {PUBLISHED_DATES}").fetchone()[0]
+            previous_run = previous.run_id if previous else None
             write_parquet(con, parquet_dir, change, previous_parquet(con, serving_dir / "parquet", previous_run))
         if postgres_url:
-            publish_postgres(staged, postgres_url, timezone, change)
+            publish_postgres(written, postgres_url, timezone, change)
     except BaseException:
         staged.unlink(missing_ok=True)
         shutil.rmtree(parquet_dir, ignore_errors=True)
         raise
     # everything is ready: the swaps are renames
-    os.replace(staged, current)
+    if written == staged:
+        os.replace(staged, spare)
+    swing_symlink(current, spare)
     swing_symlink(serving_dir / "parquet", parquet_dir)
     prune_parquet_versions(serving_dir, keep=parquet_dir)
     return Published(
@@ -144,72 +154,122 @@ def publish(
     )
 
 
-def published_run(file: Path) -> str | None:
-    """The run whose state the serving file holds, if the file can be built on (it records its history's dates)."""
+def spare_file(current: Path) -> Path:
+    """Of the two files the link `crmseg.duckdb` may name, the one it does not name now."""
+    named = current.resolve().name if current.is_symlink() else None
+    return current.with_name(SERVING_FILES[1] if named == SERVING_FILES[0] else SERVING_FILES[0])
+
+
+def open_spare(spare: Path, staged: Path, current: Path, timezone: str) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """A connection to the file this publish writes, and that file: the spare itself, brought up to date in place
+    (it holds the state of two publishes ago: a night writes two dates of the history, not all of it), when it
+    records that state and no reader holds it open any more; else a new file, a copy of the current one, which
+    then replaces the spare."""
+    if published_state(spare):
+        try:
+            return duck.connect(spare, timezone=timezone), spare
+        except duckdb.IOException:  # a reader that opened it before the last publish still holds it
+            pass
+    if published_state(current):  # the history's unchanged dates stay where they are
+        shutil.copyfile(current, staged)
+    return duck.connect(staged, timezone=timezone), staged
+
+
+@dataclass(frozen=True)
+class PublishedState:
+    """What a serving file holds: the run that published it, its history's dates with the build that wrote each,
+    and the history's columns."""
+
+    run_id: str
+    builds: dict[date, str | None]
+    columns: list[tuple[str, str]]
+
+
+def published_state(file: Path) -> PublishedState | None:
+    """The state the serving file holds, if it can be built on (it records its history's dates)."""
     if not file.exists():
         return None
     try:
         with duckdb.connect(str(file), read_only=True) as con:
-            con.execute(f"SELECT count(*) FROM {PUBLISHED_DATES}")
-            return con.execute("SELECT run_id FROM _published").fetchone()[0]
+            builds = dict(con.execute(f"SELECT as_of_date, dbt_invocation_id FROM {PUBLISHED_DATES}").fetchall())
+            run_id = con.execute("SELECT run_id FROM _published").fetchone()[0]
+            return PublishedState(run_id, builds, columns(con, f"main.{HISTORY}"))
     except duckdb.Error:
         return None  # written before the dates were recorded, or not readable: the publish writes it whole
 
 
 def write_serving_file(
-    con: duckdb.DuckDBPyConnection, warehouse: Path, run_id: str, previous_run: str | None
+    con: duckdb.DuckDBPyConnection, warehouse: Path, run_id: str, previous: PublishedState | None
 ) -> tuple[dict[str, int], str, HistoryChange]:
-    """Every serving table into the file `con` holds (empty, or a copy of `previous_run`'s), and `_published`
-    saying which run and date it is."""
+    """Every serving table into the file `con` holds (empty, or an earlier state), and `_published` saying which
+    run and date it is, in one transaction; and how the history differs from `previous`, the state BI reads now."""
     con.execute(f"ATTACH {literal(str(warehouse))} AS warehouse (READ_ONLY)")
     try:
         check_no_personal_columns(con, "warehouse")
-        for table, source in SERVING_TABLES.items():
-            if table != HISTORY:
-                con.execute(f"CREATE OR REPLACE TABLE main.{quote(table)} AS SELECT * FROM warehouse.{source}")
-        change = write_history(con, previous_run)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table, source in SERVING_TABLES.items():
+                if table != HISTORY:
+                    con.execute(f"CREATE OR REPLACE TABLE main.{quote(table)} AS SELECT * FROM warehouse.{source}")
+            change = write_history(con, previous)
+            rows = {t: con.execute(f"SELECT count(*) FROM {quote(t)}").fetchone()[0] for t in SERVING_TABLES}
+            empty = [table for table in SEGMENT_TABLES if not rows[table]]
+            if empty:
+                raise CrmsegError(
+                    f"publish: {', '.join(empty)} would be empty; the serving tables are left as they were"
+                )
+            as_of = str(con.execute("SELECT max(as_of_date) FROM customer_segments").fetchone()[0])
+            con.execute(
+                "CREATE OR REPLACE TABLE _published AS "
+                "SELECT ? AS run_id, CAST(? AS DATE) AS as_of_date, current_timestamp AS published_at",
+                [run_id, as_of],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     finally:
         con.execute("DETACH warehouse")
-    rows = {table: con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0] for table in SERVING_TABLES}
-    empty = [table for table in SEGMENT_TABLES if not rows[table]]
-    if empty:
-        raise CrmsegError(f"publish: {', '.join(empty)} would be empty; the serving tables are left as they were")
-    as_of = str(con.execute("SELECT max(as_of_date) FROM customer_segments").fetchone()[0])
-    con.execute(
-        "CREATE OR REPLACE TABLE _published AS "
-        "SELECT ? AS run_id, CAST(? AS DATE) AS as_of_date, current_timestamp AS published_at",
-        [run_id, as_of],
-    )
     con.execute("CHECKPOINT")
     return rows, as_of, change
 
 
-def write_history(con: duckdb.DuckDBPyConnection, previous_run: str | None) -> HistoryChange:
-    """Bring the file's history to the warehouse's: only the dates whose build differs, unless the columns changed."""
+def write_history(con: duckdb.DuckDBPyConnection, previous: PublishedState | None) -> HistoryChange:
+    """Bring the file's history to the warehouse's, writing only the dates whose build differs from the file's own
+    (unless the columns changed); and say which dates differ from `previous`'s, for Parquet and PostgreSQL."""
     source = f"warehouse.{SERVING_TABLES[HISTORY]}"
-    con.execute(
-        "CREATE TEMP TABLE built AS SELECT as_of_date, min(dbt_invocation_id) AS dbt_invocation_id "
-        f"FROM warehouse.{HISTORY_BUILDS} GROUP BY as_of_date"
+    built = dict(
+        con.execute(
+            "SELECT as_of_date, min(dbt_invocation_id) AS dbt_invocation_id "
+            f"FROM warehouse.{HISTORY_BUILDS} GROUP BY as_of_date"
+        ).fetchall()
     )
-    if previous_run and columns(con, f"main.{HISTORY}") == columns(con, source):
-        written = dates(
-            con,
-            f"""SELECT as_of_date FROM built WHERE NOT EXISTS (
-                  SELECT 1 FROM main.{PUBLISHED_DATES} AS held WHERE held.as_of_date = built.as_of_date
-                  AND held.dbt_invocation_id IS NOT DISTINCT FROM built.dbt_invocation_id)""",
-        )
-        dropped = dates(con, f"SELECT as_of_date FROM main.{PUBLISHED_DATES} EXCEPT SELECT as_of_date FROM built")
+    held = dict(con.execute(f"SELECT * FROM main.{PUBLISHED_DATES}").fetchall()) if has_dates(con) else None
+    if held is not None and columns(con, f"main.{HISTORY}") == columns(con, source):
+        written, dropped = differences(built, held)
         if written or dropped:
             con.execute(f"DELETE FROM main.{HISTORY} WHERE as_of_date IN {date_list(written + dropped)}")
         if written:
             con.execute(f"INSERT INTO main.{HISTORY} SELECT * FROM {source} WHERE as_of_date IN {date_list(written)}")
-        change = HistoryChange(previous_run, whole=False, written=written, dropped=dropped)
     else:
         con.execute(f"CREATE OR REPLACE TABLE main.{HISTORY} AS SELECT * FROM {source}")
-        change = HistoryChange(previous_run, whole=True, written=dates(con, "SELECT as_of_date FROM built"), dropped=())
-    con.execute(f"CREATE OR REPLACE TABLE main.{PUBLISHED_DATES} AS SELECT * FROM built ORDER BY as_of_date")
-    con.execute("DROP TABLE built")
-    return change
+    con.execute(f"CREATE OR REPLACE TABLE main.{PUBLISHED_DATES} (as_of_date DATE, dbt_invocation_id VARCHAR)")
+    con.executemany(f"INSERT INTO main.{PUBLISHED_DATES} VALUES (?, ?)", sorted(built.items()))
+    if previous is None or previous.columns != columns(con, source):
+        return HistoryChange(previous and previous.run_id, whole=True, written=tuple(sorted(built)), dropped=())
+    return HistoryChange(previous.run_id, False, *differences(built, previous.builds))
+
+
+def differences(
+    built: dict[date, str | None], held: dict[date, str | None]
+) -> tuple[tuple[date, ...], tuple[date, ...]]:
+    """The dates built by another build than the one held (or not held), and the dates held but no longer built."""
+    written = tuple(sorted(day for day, build in built.items() if day not in held or held[day] != build))
+    return written, tuple(sorted(set(held) - set(built)))
+
+
+def has_dates(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(columns(con, f"main.{PUBLISHED_DATES}"))
 
 
 def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
@@ -269,8 +329,9 @@ def write_parquet(con: duckdb.DuckDBPyConnection, folder: Path, change: HistoryC
 
 
 def swing_symlink(link: Path, target: Path) -> None:
-    """Point `link` at `target` in one rename: a reader finds the old folder or the new one, never neither."""
-    if link.exists() and not link.is_symlink():
+    """Point `link` at `target` in one rename: a reader finds the old file or folder or the new one, never neither.
+    (A serving file published before the link was one is replaced by the link the same way.)"""
+    if link.is_dir() and not link.is_symlink():
         raise CrmsegError(f"publish: {link} is a folder, not crmseg's link; move it away")
     temporary = link.with_name(f".{link.name}-next")
     temporary.unlink(missing_ok=True)

@@ -145,12 +145,11 @@ def test_the_documented_duckdb_connection_reads_the_tables_and_reaches_nothing_e
     engine.dispose()
 
 
-def test_a_duckdb_reader_process_moves_to_a_new_file_once_its_connections_to_the_old_one_close(
-    built_two_dates, tmp_path
-):
-    """DuckDB opens a file once per process: while one connection holds the old file, a new connection of the same
-    process gets the old state too (the delay docs/bi.md describes); and a second configuration for the same file
-    fails while the first holds it (one BI database per serving file)."""
+def test_a_duckdb_reader_process_sees_a_new_night_at_its_next_connection(built_two_dates, tmp_path):
+    """The serving file is a link a publish swings to a complete file, and DuckDB shares an open file among the
+    connections of a process by the file the path names: a new connection gets the new night at once while one
+    held keeps the old; and a second configuration for the file fails while the first holds it (one BI database per
+    serving file)."""
     serving_dir = tmp_path / "serving"
     publish(built_two_dates.warehouse, serving_dir, "run-1", TIMEZONE)
     engine = documented_duckdb_engine(serving(tmp_path))
@@ -159,11 +158,10 @@ def test_a_duckdb_reader_process_moves_to_a_new_file_once_its_connections_to_the
         assert held.exec_driver_sql(run_of).scalar() == "run-1"
         publish(built_two_dates.warehouse, serving_dir, "run-2", TIMEZONE)
         with engine.connect() as new:
-            assert new.exec_driver_sql(run_of).scalar() == "run-1"
-        with pytest.raises(duckdb.ConnectionException, match="different configuration"):
-            duckdb.connect(str(serving(tmp_path)), read_only=True)
-    with engine.connect() as after:
-        assert after.exec_driver_sql(run_of).scalar() == "run-2"
+            assert new.exec_driver_sql(run_of).scalar() == "run-2"
+            assert held.exec_driver_sql(run_of).scalar() == "run-1"
+            with pytest.raises(duckdb.ConnectionException, match="different configuration"):
+                duckdb.connect(str(serving(tmp_path)), read_only=True)
     engine.dispose()
 
 
