@@ -168,7 +168,9 @@ def open_spare(spare: Path, staged: Path, current: Path, timezone: str) -> tuple
     if published_state(spare):
         try:
             return duck.connect(spare, timezone=timezone), spare
-        except duckdb.IOException:  # a reader that opened it before the last publish still holds it
+        # a reader that opened it before the last publish still holds it (another process's lock, or a connection
+        # of this process)
+        except (duckdb.IOException, duckdb.ConnectionException):
             pass
     if published_state(current):  # the history's unchanged dates stay where they are
         shutil.copyfile(current, staged)

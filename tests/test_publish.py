@@ -162,6 +162,14 @@ def test_a_duckdb_reader_process_sees_a_new_night_at_its_next_connection(built_t
             assert held.exec_driver_sql(run_of).scalar() == "run-1"
             with pytest.raises(duckdb.ConnectionException, match="different configuration"):
                 duckdb.connect(str(serving(tmp_path)), read_only=True)
+        # `held` still holds the file the next publish would bring up to date: it writes a new file and renames it
+        # over that one, and until `held` closes, the process's new connections to that name get its old state
+        publish(built_two_dates.warehouse, serving_dir, "run-3", TIMEZONE)
+        with engine.connect() as new:
+            assert new.exec_driver_sql(run_of).scalar() == "run-1"
+        assert held.exec_driver_sql(run_of).scalar() == "run-1"
+    with engine.connect() as after:
+        assert after.exec_driver_sql(run_of).scalar() == "run-3"
     engine.dispose()
 
 
