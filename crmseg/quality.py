@@ -80,6 +80,8 @@ def record(
     """One row per check per run. A check that runs again in the same run (a retried step) replaces its row."""
     outcomes = list(outcomes)
     ensure_results_table(con)
+    if not outcomes:  # e.g. dbt ended before its first test: its own error is the one to report
+        return
     con.executemany(
         f"DELETE FROM {RESULTS_TABLE} WHERE run_id = ? AND table_name = ? AND check_name = ?",
         [[run_id, o.table, o.check] for o in outcomes],

@@ -18,7 +18,7 @@ import pytest
 from crmseg import contract, duck
 from crmseg.errors import CrmsegError
 from crmseg.landing import ensure_meta, raw_table_name
-from crmseg.quality import ERROR, WARN, CheckOutcome, QualityGateFailed, mask
+from crmseg.quality import ERROR, RESULTS_TABLE, WARN, CheckOutcome, QualityGateFailed, mask, record
 from crmseg.report import report_path
 from crmseg.settings import Settings
 from expectations import runner
@@ -437,3 +437,10 @@ def test_an_empty_segment_table_blocks_the_models(env, tmp_path):
     assert re.fullmatch(r"marts\.\w+: dbt test \w+ failed for \d+ rows \(check \w+\)( \(and \d+ more .*)?", failure), (
         failure
     )
+
+
+def test_a_step_without_outcomes_records_none():
+    """A dbt build that ended before its first test has no outcomes: nothing is recorded, and its own error stands."""
+    with duck.connect() as con:
+        record(con, [], "run-1", None)
+        assert con.execute(f"SELECT count(*) FROM {RESULTS_TABLE}").fetchone()[0] == 0
