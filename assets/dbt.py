@@ -35,7 +35,7 @@ class DbtCli(DbtCliResource):
     """dagster-dbt's dbt resource without two things each run paid for and crmseg does not use: `dbt --version` in a
     process of its own (DBT_EXECUTABLE is the dbt-core installed beside this Python, so its version is the package's)
     and a dbt adapter set up in this process (for dagster-dbt's row counts and column metadata; the assets count the
-    rows themselves). Together about 5 s of every run, and memory the CLI process would hold while dbt runs."""
+    rows themselves). Together about 5 s of every run."""
 
     @cached_property
     def _cli_version(self) -> version.Version:

@@ -3,11 +3,12 @@
     environment (how crmseg passes them), or else yesterday in CRMSEG_TIMEZONE.
     Returned as 'YYYY-MM-DD'.
 
-    The environment is read when the models run, never while dbt parses them:
-    dbt parses again from scratch when its vars change, and only the files it
-    saw read a changed variable, so dates passed this way leave a night's parse
-    partial. A model must therefore not depend on other models for one date
-    than for several (int_orders_attributed's two ways ref the same models). -#}
+    The environment is read only when the models run, never while dbt parses
+    them: dbt parses the whole project again whenever its vars change, and every
+    file again that read an environment variable at parse time whose value
+    changed, so a night's build parses nothing. A model must therefore not
+    depend on other models for one date than for several (int_orders_attributed's
+    two ways ref the same models). -#}
 {% macro as_of_start() -%}
     {{ return(_as_of_range()[0]) }}
 {%- endmacro %}
