@@ -124,7 +124,7 @@ def publish(
     staged = serving_dir / f".crmseg-{stamp}.duckdb"
     try:
         previous = published_state(current)
-        con, written = open_spare(spare, staged, current, timezone)
+        con, written = open_spare(spare, staged, current, previous, timezone)
         with con:
             rows, as_of, change = write_serving_file(con, warehouse, run_id, previous)
             history_dates = con.execute(f"SELECT count(*) FROM {PUBLISHED_DATES}").fetchone()[0]
@@ -160,7 +160,9 @@ def spare_file(current: Path) -> Path:
     return current.with_name(SERVING_FILES[1] if named == SERVING_FILES[0] else SERVING_FILES[0])
 
 
-def open_spare(spare: Path, staged: Path, current: Path, timezone: str) -> tuple[duckdb.DuckDBPyConnection, Path]:
+def open_spare(
+    spare: Path, staged: Path, current: Path, previous: PublishedState | None, timezone: str
+) -> tuple[duckdb.DuckDBPyConnection, Path]:
     """A connection to the file this publish writes, and that file: the spare itself, brought up to date in place
     (it holds the state of two publishes ago: a night writes two dates of the history, not all of it), when it
     records that state and no reader holds it open any more; else a new file, a copy of the current one, which
@@ -172,7 +174,7 @@ def open_spare(spare: Path, staged: Path, current: Path, timezone: str) -> tuple
         # of this process)
         except (duckdb.IOException, duckdb.ConnectionException):
             pass
-    if published_state(current):  # the history's unchanged dates stay where they are
+    if previous:  # the current file can be built on: the history's unchanged dates stay where they are
         shutil.copyfile(current, staged)
     return duck.connect(staged, timezone=timezone), staged
 
