@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import importlib
 import os
+import re
 import shutil
 from functools import cache
 from pathlib import Path
@@ -55,14 +56,17 @@ def extension_directory() -> str:
 
 
 # What one DuckDB instance may use: its memory (beyond it, large work spills to the temporary directory) and
-# threads. The dbt profile reads the same variables with the same defaults (dbt_project/profiles.yml).
-MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = (
+# threads. dbt's DuckDB has a limit of its own: it works while the crmseg process holds about 0.5 GB, so that the
+# two together stay within 4 GB (dbt_project/profiles.yml reads the variables with the same defaults).
+MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = (
     "CRMSEG_DUCKDB_MEMORY_LIMIT",
+    "CRMSEG_DBT_MEMORY_LIMIT",
     "CRMSEG_DUCKDB_THREADS",
     "CRMSEG_DUCKDB_TEMP_DIR",
 )
-DEFAULT_MEMORY_LIMIT = "3GB"
+DEFAULT_MEMORY_LIMIT, DEFAULT_DBT_MEMORY_LIMIT = "3GB", "2GB"
 SETTING_VARS = {"memory_limit": MEMORY_LIMIT_VAR, "threads": THREADS_VAR, "temp_directory": TEMP_DIR_VAR}
+_UNIT_POWERS = {"K": 1, "M": 2, "G": 3, "T": 4}
 
 
 def resource_config(environ: os._Environ | dict | None = None) -> dict[str, str | int]:
@@ -76,9 +80,21 @@ def resource_config(environ: os._Environ | dict | None = None) -> dict[str, str 
     return config
 
 
+def dbt_memory_limit(environ: os._Environ | dict | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get(DBT_MEMORY_LIMIT_VAR) or DEFAULT_DBT_MEMORY_LIMIT
+
+
 def resource_environment() -> dict[str, str]:
-    """The same limits as environment variables, for a DuckDB another process opens (dbt's profile reads them)."""
-    return {SETTING_VARS[setting]: str(value) for setting, value in resource_config().items()}
+    """The limits as environment variables, for the DuckDB dbt opens (its profile reads them)."""
+    config = {SETTING_VARS[setting]: str(value) for setting, value in resource_config().items()}
+    return {**config, DBT_MEMORY_LIMIT_VAR: dbt_memory_limit()}
+
+
+def memory_bytes(amount: str) -> int:
+    """An amount of memory as DuckDB reads it (3GB: 3 * 1000^3 bytes, 500MiB: 500 * 1024^2) in bytes."""
+    number, unit, binary = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?)B", amount.strip(), re.IGNORECASE).groups()
+    return int(float(number) * (1024 if binary else 1000) ** _UNIT_POWERS[unit.upper()])
 
 
 def connect(

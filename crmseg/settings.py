@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crmseg.duck import MEMORY_LIMIT_VAR, THREADS_VAR
+from crmseg.duck import DBT_MEMORY_LIMIT_VAR, MEMORY_LIMIT_VAR, THREADS_VAR
 from crmseg.errors import CrmsegError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -96,10 +96,12 @@ class Settings:
 
 
 def check_duckdb_limits(env) -> None:
-    """CRMSEG_DUCKDB_MEMORY_LIMIT as DuckDB reads it (e.g. 3GB, 500MiB) and CRMSEG_DUCKDB_THREADS a positive count."""
-    memory = env.get(MEMORY_LIMIT_VAR)
-    if memory and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory.strip(), re.IGNORECASE):
-        raise CrmsegError(f"{MEMORY_LIMIT_VAR}: not an amount of memory such as 3GB or 500MiB: {memory!r}")
+    """CRMSEG_DUCKDB_MEMORY_LIMIT and CRMSEG_DBT_MEMORY_LIMIT as DuckDB reads them (e.g. 3GB, 500MiB) and
+    CRMSEG_DUCKDB_THREADS a positive count."""
+    for variable in (MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR):
+        memory = env.get(variable)
+        if memory and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory.strip(), re.IGNORECASE):
+            raise CrmsegError(f"{variable}: not an amount of memory such as 3GB or 500MiB: {memory!r}")
     threads = env.get(THREADS_VAR)
     if threads and not (threads.isdigit() and int(threads) > 0):
         raise CrmsegError(f"{THREADS_VAR}: not a positive number of threads: {threads!r}")
