@@ -56,15 +56,15 @@ def extension_directory() -> str:
 
 
 # What one DuckDB instance may use: its memory (beyond it, large work spills to the temporary directory) and
-# threads. dbt's DuckDB has a limit of its own: it works while the crmseg process holds about 0.5 GB, so that the
-# two together stay within 4 GB (dbt_project/profiles.yml reads the variables with the same defaults).
+# threads. dbt's DuckDB has a limit of its own (dbt_project/profiles.yml reads the variables with the same
+# defaults): it works while the crmseg process waits holding about 0.5 GB.
 MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = (
     "CRMSEG_DUCKDB_MEMORY_LIMIT",
     "CRMSEG_DBT_MEMORY_LIMIT",
     "CRMSEG_DUCKDB_THREADS",
     "CRMSEG_DUCKDB_TEMP_DIR",
 )
-DEFAULT_MEMORY_LIMIT, DEFAULT_DBT_MEMORY_LIMIT = "3GB", "2GB"
+DEFAULT_MEMORY_LIMIT = DEFAULT_DBT_MEMORY_LIMIT = "3GB"
 SETTING_VARS = {"memory_limit": MEMORY_LIMIT_VAR, "threads": THREADS_VAR, "temp_directory": TEMP_DIR_VAR}
 _UNIT_POWERS = {"K": 1, "M": 2, "G": 3, "T": 4}
 

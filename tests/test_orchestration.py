@@ -319,10 +319,10 @@ def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
             "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')"
         ).fetchone()
     assert limits == ("953.6 MiB", 1, str(tmp_path / "spill"))
-    # what the dbt profile reads (dbt_project/profiles.yml): dbt's DuckDB has a limit of its own, 2GB unless set
+    # what the dbt profile reads (dbt_project/profiles.yml): dbt's DuckDB has a limit of its own, 3GB unless set
     assert duck.resource_environment() == {
         "CRMSEG_DUCKDB_MEMORY_LIMIT": "1GB",
-        "CRMSEG_DBT_MEMORY_LIMIT": "2GB",
+        "CRMSEG_DBT_MEMORY_LIMIT": "3GB",
         "CRMSEG_DUCKDB_THREADS": "1",
         "CRMSEG_DUCKDB_TEMP_DIR": str(tmp_path / "spill"),
     }
@@ -361,7 +361,6 @@ def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
     assert [e.passed for e in events if isinstance(e, dg.AssetCheckResult)] == [False]
     # unset, a build holds about 2.3M customer-dates per GB of dbt's memory limit, of the customers landed
     assert Settings.from_env().backfill_chunk_days is None
-    monkeypatch.setenv("CRMSEG_DBT_MEMORY_LIMIT", "3GB")
     with duckdb.connect() as con:
         con.execute("CREATE SCHEMA raw_crm; CREATE SCHEMA raw_erp")
         con.execute("CREATE TABLE raw_crm.accounts AS SELECT range AS id FROM range(900000)")
@@ -374,8 +373,8 @@ def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
             "SELECT DATE '2026-06-30' + CAST(range // 2000000 AS INTEGER) AS as_of_date FROM range(3500000)"
         )
         assert chunk_days(con, None) == 4  # 1.5M customers on the latest date
-        monkeypatch.delenv("CRMSEG_DBT_MEMORY_LIMIT")
-        assert chunk_days(con, None) == 3  # with the default 2GB
+        monkeypatch.setenv("CRMSEG_DBT_MEMORY_LIMIT", "2GB")
+        assert chunk_days(con, None) == 3  # a smaller limit, fewer dates to a build
     monkeypatch.setenv("CRMSEG_BACKFILL_CHUNK_DAYS", "0")
     with pytest.raises(CrmsegError, match=r"^CRMSEG_BACKFILL_CHUNK_DAYS: not a positive number of days: '0'$"):
         Settings.from_env()
