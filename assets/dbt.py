@@ -160,15 +160,15 @@ def as_of_environment(first_date: str, last_date: str) -> dict[str, str]:
     return {"CRMSEG_AS_OF_START": first_date, "CRMSEG_AS_OF_END": last_date}
 
 
-# customers times dates one dbt build may hold per GB of dbt's memory limit when CRMSEG_BACKFILL_CHUNK_DAYS is
-# unset: at 1M customers 7 dates fitted DuckDB's 3 GB in a build, 15 did not
-BUILD_CUSTOMER_DATES_PER_GB = 7_000_000 / 3
+# customers times dates one dbt build may hold when CRMSEG_BACKFILL_CHUNK_DAYS is unset, for this much of dbt's
+# memory limit (a build of a smaller limit holds fewer): at 1M customers 7 dates fitted DuckDB's 3 GB, 15 did not
+BUILD_CUSTOMER_DATES, BUILD_MEMORY_BYTES = 7_000_000, 3 * 10**9
 
 
 def chunk_days(con, days: int | None) -> int:
-    """Dates per dbt build: `days` when set, else as many as keep a build within BUILD_CUSTOMER_DATES_PER_GB of
-    dbt's memory limit: for the customers of the latest date built, or before any, the CRM accounts and ERP
-    customers landed (an upper bound)."""
+    """Dates per dbt build: `days` when set, else as many as keep a build within BUILD_CUSTOMER_DATES for
+    BUILD_MEMORY_BYTES of dbt's memory limit: for the customers of the latest date built, or before any, the CRM
+    accounts and ERP customers landed (an upper bound)."""
     if days:
         return days
     built = con.execute(
@@ -181,8 +181,8 @@ def chunk_days(con, days: int | None) -> int:
         if built
         else "SELECT (SELECT count(*) FROM raw_crm.accounts) + (SELECT count(*) FROM raw_erp.customers)"
     ).fetchone()[0]
-    customer_dates = BUILD_CUSTOMER_DATES_PER_GB * duck.memory_bytes(duck.dbt_memory_limit()) / 1e9
-    return max(1, int(customer_dates // max(customers, 1)))
+    customer_dates = BUILD_CUSTOMER_DATES * duck.memory_bytes(duck.dbt_memory_limit()) // BUILD_MEMORY_BYTES
+    return max(1, customer_dates // max(customers, 1))
 
 
 def date_chunks(first: str, last: str, days: int) -> list[tuple[str, str]]:

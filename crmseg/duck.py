@@ -66,7 +66,8 @@ MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = (
 )
 DEFAULT_MEMORY_LIMIT = DEFAULT_DBT_MEMORY_LIMIT = "3GB"
 SETTING_VARS = {"memory_limit": MEMORY_LIMIT_VAR, "threads": THREADS_VAR, "temp_directory": TEMP_DIR_VAR}
-_UNIT_POWERS = {"K": 1, "M": 2, "G": 3, "T": 4}
+# an amount of memory as DuckDB reads it: 3GB is 3 * 1000^3 bytes, 500MiB 500 * 1024^2
+MEMORY_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?)B", re.IGNORECASE)
 
 
 def resource_config(environ: os._Environ | dict | None = None) -> dict[str, str | int]:
@@ -80,21 +81,25 @@ def resource_config(environ: os._Environ | dict | None = None) -> dict[str, str 
     return config
 
 
-def dbt_memory_limit(environ: os._Environ | dict | None = None) -> str:
-    env = os.environ if environ is None else environ
-    return env.get(DBT_MEMORY_LIMIT_VAR) or DEFAULT_DBT_MEMORY_LIMIT
+def dbt_memory_limit() -> str:
+    """The memory limit of dbt's DuckDB (CRMSEG_DBT_MEMORY_LIMIT)."""
+    return os.environ.get(DBT_MEMORY_LIMIT_VAR) or DEFAULT_DBT_MEMORY_LIMIT
 
 
 def resource_environment() -> dict[str, str]:
-    """The limits as environment variables, for the DuckDB dbt opens (its profile reads them)."""
-    config = {SETTING_VARS[setting]: str(value) for setting, value in resource_config().items()}
-    return {**config, DBT_MEMORY_LIMIT_VAR: dbt_memory_limit()}
+    """What dbt's profile reads (dbt_project/profiles.yml): dbt's memory limit, and the threads and temporary
+    directory of crmseg's own connections."""
+    config = resource_config()
+    environment = {DBT_MEMORY_LIMIT_VAR: dbt_memory_limit(), THREADS_VAR: str(config["threads"])}
+    if "temp_directory" in config:
+        environment[TEMP_DIR_VAR] = str(config["temp_directory"])
+    return environment
 
 
 def memory_bytes(amount: str) -> int:
-    """An amount of memory as DuckDB reads it (3GB: 3 * 1000^3 bytes, 500MiB: 500 * 1024^2) in bytes."""
-    number, unit, binary = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?)B", amount.strip(), re.IGNORECASE).groups()
-    return int(float(number) * (1024 if binary else 1000) ** _UNIT_POWERS[unit.upper()])
+    """An amount of memory (MEMORY_AMOUNT) in bytes."""
+    number, unit, binary = MEMORY_AMOUNT.fullmatch(amount.strip()).groups()
+    return int(float(number) * (1024 if binary else 1000) ** (" KMGT".index(unit.upper())))
 
 
 def connect(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crmseg.duck import DBT_MEMORY_LIMIT_VAR, MEMORY_LIMIT_VAR, THREADS_VAR
+from crmseg.duck import DBT_MEMORY_LIMIT_VAR, MEMORY_AMOUNT, MEMORY_LIMIT_VAR, THREADS_VAR
 from crmseg.errors import CrmsegError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -100,7 +99,7 @@ def check_duckdb_limits(env) -> None:
     CRMSEG_DUCKDB_THREADS a positive count."""
     for variable in (MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR):
         memory = env.get(variable)
-        if memory and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory.strip(), re.IGNORECASE):
+        if memory and not MEMORY_AMOUNT.fullmatch(memory.strip()):
             raise CrmsegError(f"{variable}: not an amount of memory such as 3GB or 500MiB: {memory!r}")
     threads = env.get(THREADS_VAR)
     if threads and not (threads.isdigit() and int(threads) > 0):

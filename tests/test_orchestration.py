@@ -16,7 +16,9 @@ import dagster as dg
 import duckdb
 import psycopg
 import pytest
+import yaml
 
+from assets.dbt import DBT_PROJECT_DIR
 from crmseg import contract, duck
 from crmseg.settings import SOURCE_URL_VARS, Settings
 from orchestration.cli import first_failure, main
@@ -308,7 +310,7 @@ def test_each_dbt_build_has_its_target_and_the_next_night_parses_nothing(built_t
     assert f"installed: {resource._cli_version}" in printed
 
 
-def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
+def test_duckdb_limits_reach_crmseg_and_dbt(tmp_path, monkeypatch):
     from crmseg.errors import CrmsegError
 
     monkeypatch.setenv("CRMSEG_DUCKDB_MEMORY_LIMIT", "1GB")
@@ -319,15 +321,17 @@ def test_duckdb_limits_reach_crmseg_and_dbt_alike(tmp_path, monkeypatch):
             "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')"
         ).fetchone()
     assert limits == ("953.6 MiB", 1, str(tmp_path / "spill"))
-    # what the dbt profile reads (dbt_project/profiles.yml): dbt's DuckDB has a limit of its own, 3GB unless set
+    # what the dbt profile reads: dbt's DuckDB has a memory limit of its own, 3GB unless set
     assert duck.resource_environment() == {
-        "CRMSEG_DUCKDB_MEMORY_LIMIT": "1GB",
         "CRMSEG_DBT_MEMORY_LIMIT": "3GB",
         "CRMSEG_DUCKDB_THREADS": "1",
         "CRMSEG_DUCKDB_TEMP_DIR": str(tmp_path / "spill"),
     }
     monkeypatch.setenv("CRMSEG_DBT_MEMORY_LIMIT", "1.5GiB")
     assert duck.resource_environment()["CRMSEG_DBT_MEMORY_LIMIT"] == "1.5GiB"
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["crmseg"]["outputs"]["warehouse"]
+    options = " ".join(profile["config_options"].values())
+    assert set(re.findall(r"env_var\('(CRMSEG_(?:DUCKDB|DBT)_\w+)'", options)) == set(duck.resource_environment())
     assert duck.memory_bytes("1.5GiB") == 3 * 2**29 and duck.memory_bytes("500 MB") == 500_000_000
     monkeypatch.setenv("CRMSEG_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(CrmsegError, match="CRMSEG_DUCKDB_MEMORY_LIMIT: not an amount of memory"):
