@@ -121,7 +121,7 @@ def parse_project() -> None:
         raise RuntimeError(f"dbt parse failed: {(done.stdout + done.stderr).strip()[-2000:]}")
 
 
-def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh: bool = False) -> list[str]:
+def dbt_build_args(user_vars: str, full_refresh: bool = False, one_model_at_a_time: bool = False) -> list[str]:
     """The `dbt build` command for a range of as-of dates (which it reads from as_of_environment); user vars may not
     set the dates themselves.
 
@@ -149,9 +149,10 @@ def dbt_build_args(first_date: str, last_date: str, user_vars: str, full_refresh
         # vars only when the user sets some: dbt parses the whole project again whenever they change
         *(["--vars", json.dumps(extra, sort_keys=True)] if extra else []),
         *(["--full-refresh"] if full_refresh else []),
-        # a build of several dates runs one model at a time: models running together share DuckDB's memory limit,
-        # and a model of several dates needs all of it
-        *(["--threads", "1"] if first_date != last_date else []),
+        # a heavy build runs one model at a time: models running together share DuckDB's memory limit, and a
+        # model of several dates, or of every landed row, needs all of it (at 3M customers the staging of the order
+        # lines and the identity periods ran out of 3 GB together and fit alone)
+        *(["--threads", "1"] if one_model_at_a_time else []),
     ]
 
 
@@ -171,18 +172,22 @@ def chunk_days(con, days: int | None) -> int:
     accounts and ERP customers landed (an upper bound)."""
     if days:
         return days
-    built = con.execute(
-        "SELECT count(*) FROM duckdb_tables() "
-        "WHERE schema_name = 'intermediate' AND table_name = 'int_customer_segments'"
-    ).fetchone()[0]
     customers = con.execute(
         "SELECT count(*) FROM intermediate.int_customer_segments "
         "WHERE as_of_date = (SELECT max(as_of_date) FROM intermediate.int_customer_segments)"
-        if built
+        if built_before(con)
         else "SELECT (SELECT count(*) FROM raw_crm.accounts) + (SELECT count(*) FROM raw_erp.customers)"
     ).fetchone()[0]
     customer_dates = BUILD_CUSTOMER_DATES * duck.memory_bytes(duck.dbt_memory_limit()) // BUILD_MEMORY_BYTES
     return max(1, customer_dates // max(customers, 1))
+
+
+def built_before(con) -> bool:
+    """Whether dbt has built the warehouse's segments before (if not, the build stages every landed row)."""
+    return con.execute(
+        "SELECT count(*) > 0 FROM duckdb_tables() "
+        "WHERE schema_name = 'intermediate' AND table_name = 'int_customer_segments'"
+    ).fetchone()[0]
 
 
 def date_chunks(first: str, last: str, days: int) -> list[tuple[str, str]]:
@@ -264,6 +269,7 @@ def build_dbt_assets(
         dates = context.partition_key_range
         with warehouse.connect(read_only=True) as con:
             chunks = date_chunks(dates.start, dates.end, chunk_days(con, days_per_build))
+            first_build = not built_before(con)
         env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone}
         env |= duck.resource_environment()  # the limits dbt_project/profiles.yml reads
         events: list = []  # kept until dbt has ended and released the warehouse, then given row counts
@@ -275,7 +281,9 @@ def build_dbt_assets(
                 for number, (first, last) in enumerate(chunks):
                     if len(chunks) > 1:
                         context.log.info(f"chunk {number + 1} of {len(chunks)}: dbt builds {first} .. {last}")
-                    args = dbt_build_args(first, last, config.vars, config.full_refresh and number == 0)
+                    full_refresh = config.full_refresh and number == 0
+                    heavy = first != last or full_refresh or (first_build and number == 0)
+                    args = dbt_build_args(config.vars, full_refresh, one_model_at_a_time=heavy)
                     target = build_target(data_dir, f"{context.run.run_id[:8]}-{number + 1}")
                     with _environment(as_of_environment(first, last)):
                         for event in dbt.cli(args, context=context, target_path=target).stream():

@@ -253,7 +253,7 @@ def stage_dbt() -> dict:
     env |= as_of_environment(END_DATE.isoformat(), END_DATE.isoformat())
     target = WORK / "dbt-target"
     paths = ["--target-path", str(target), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    night = dbt_build_args(END_DATE.isoformat(), END_DATE.isoformat(), "{}")  # the build a nightly run makes
+    night = dbt_build_args("{}")  # the build a nightly run makes
     # the start-up build: one model, and none of the tests that read other models too
     startup = [*night, "--select", "int_as_of_dates", "--indirect-selection", "cautious"]
     timings = {}

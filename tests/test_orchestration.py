@@ -301,6 +301,9 @@ def test_each_dbt_build_has_its_target_and_the_next_night_parses_nothing(built_t
     first, second = (targets / f"{built_two_dates.run_ids[as_of][:8]}-1" for as_of in sorted(BUILT_DATES, reverse=True))
     for target in (first, second):
         assert (target / "run_results.json").exists() and (target / "dbt.log").exists()
+    # the first build stages every landed row, one model at a time; the next takes dbt's threads (profiles.yml)
+    args = [json.loads((target / "run_results.json").read_text())["args"] for target in (first, second)]
+    assert [a.get("threads") for a in args] == [1, None]
     assert (targets / PARTIAL_PARSE).read_bytes() == (second / PARTIAL_PARSE).read_bytes()
     events = dbt_log_events(second / "dbt.log")
     assert "PartialParsingSkipParsing" in events and "UnableToPartialParse" not in events

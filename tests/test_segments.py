@@ -238,15 +238,17 @@ def test_every_dbt_unit_test_passes(built, settings_env, tmp_path):
 def test_dbt_build_args_for_a_range_of_dates(user_vars, expected_vars):
     from assets.dbt import dbt_build_args
 
-    args = dbt_build_args("2026-06-01", "2026-06-30", user_vars)
+    args = dbt_build_args(user_vars)
     assert args[:5] == ["build", "--exclude-resource-type", "unit_test", "--exclude", "tag:cross_db"]
     # the dates travel in the environment: vars that change every night would make dbt parse the whole project
     assert (json.loads(args[args.index("--vars") + 1]) if "--vars" in args else None) == expected_vars
     assert "--full-refresh" not in args
-    assert "--full-refresh" in dbt_build_args("2026-06-01", "2026-06-30", user_vars, full_refresh=True)
-    # several dates: one model at a time, so that each has DuckDB's whole memory limit; one date: dbt's threads
-    assert args[args.index("--threads") + 1] == "1"
-    assert "--threads" not in dbt_build_args("2026-06-30", "2026-06-30", user_vars)
+    assert "--full-refresh" in dbt_build_args(user_vars, full_refresh=True)
+    # a heavy build (several dates, a first or full build): one model at a time, so that each has DuckDB's whole
+    # memory limit; a night: dbt's threads
+    assert "--threads" not in args
+    heavy = dbt_build_args(user_vars, one_model_at_a_time=True)
+    assert heavy[heavy.index("--threads") + 1] == "1"
 
 
 @pytest.mark.parametrize(
@@ -263,7 +265,7 @@ def test_dbt_build_args_refuse_bad_vars(user_vars, message):
     from assets.dbt import dbt_build_args
 
     with pytest.raises(dg.Failure, match=message):
-        dbt_build_args("2026-06-01", "2026-06-30", user_vars)
+        dbt_build_args(user_vars)
 
 
 @pytest.mark.parametrize("as_of", AS_OF_DATES, ids=str)
