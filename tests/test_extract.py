@@ -298,3 +298,28 @@ def test_mysql_reads_its_own_database_only(tmp_path, mariadb_url):
             assert not any(row[0] == "DECOY" for row in contents(tmp_path / "warehouse.duckdb", "erp.sales_orders"))
     finally:
         admin.execute("", f"DROP DATABASE {decoy}")
+
+
+def test_an_incremental_sqlite_read_brings_each_line_of_a_changed_order_once_and_no_line_of_an_older_one(tmp_path):
+    """SQLite reads the orders once, joined to their lines: an order key written twice brings its lines once, and
+    an order changed before the mark (within the day or two SQLite's text comparison lets through) brings none."""
+    backend = embedded(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    mark = land_all(warehouse, backend)["erp.sales_orders"].high_water_mark
+    before = (mark - timedelta(days=1)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
+    backend.erp.execute(
+        "sales_orders",
+        "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) VALUES "
+        "('SO-TWICE', 'C-1', '2026-07-01', 'completed', 10.00, '2026-07-01 10:00:00'), "
+        "('SO-TWICE', 'C-1', '2026-07-01', 'completed', 10.00, '2026-07-01 11:00:00'), "
+        f"('SO-BEFORE', 'C-1', '2026-06-29', 'completed', 10.00, '{before}')",
+    )
+    backend.erp.execute("sales_order_lines", NEW_LINES.replace("SO-TEST-1", "SO-TWICE"))
+    backend.erp.execute("sales_order_lines", NEW_LINES.replace("SO-TEST-1", "SO-BEFORE"))
+    landed = land_sources(warehouse, backend.urls, load_id="next", overlap=timedelta(0))["erp.sales_order_lines"]
+    with duck.connect(warehouse, read_only=True) as con:
+        lines = con.execute(
+            "SELECT order_id, count(*) FROM raw_erp.sales_order_lines WHERE _load_id = 'next' GROUP BY ALL"
+        ).fetchall()
+    assert landed.mode == "incremental"
+    assert ("SO-TWICE", 2) in lines and "SO-BEFORE" not in {order for order, _ in lines}
