@@ -52,7 +52,7 @@ typed as (
     from texts
 ),
 
-ranked as (
+ranked as {{ kept_if_incremental() }} (
     -- of the rows of one key, the newest change is staged and the others are duplicates
     select
         *,
