@@ -311,10 +311,10 @@ def source_urls(sources: Path) -> dict[str, str]:
 
 
 def land_sources(
-    warehouse: Path, urls: dict[str, str | Path], load_id: str = "landing", **options
+    warehouse: Path, urls: dict[str, str | Path], load_id: str = "landing", tables: list[str] | None = None, **options
 ) -> dict[str, LandingResult]:
-    """Every source table landed in the warehouse by the landing itself (behind the quality gate if given
-    `validate`), by qualified name."""
+    """Every source table (or these, by qualified name) landed in the warehouse by the landing itself (behind the
+    quality gate if given `validate`), by qualified name."""
     return {
         table.qualified: land_table(
             warehouse,
@@ -325,6 +325,7 @@ def land_sources(
             **options,
         )
         for table in contract.TABLES
+        if tables is None or table.qualified in tables
     }
 
 

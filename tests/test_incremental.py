@@ -20,6 +20,8 @@ from tests.conftest import END_DATE, land_sources, materialize, rerate, source_u
 # mark passes
 CHANGED_AT = datetime.now().isoformat(sep=" ", timespec="seconds")
 LATE_ORDER = "SO-LATE-NIGHT"
+# a campaign the first night rejects (its start date is not a date) and the next day removes
+UNDATED_CAMPAIGN = "CMP-UNDATED"
 # the tables the models build (views read them); the raw landings and the load state are the same in both
 BUILT_SCHEMAS = ("staging", "history", "intermediate", "quality", "marts")
 # when, and by which dbt build, a row was written, and how long a fit took: each build has its own
@@ -61,8 +63,8 @@ def next_days_changes(sources: Path) -> tuple[str, str]:
         "WHERE account_id = (SELECT max(account_id) FROM accounts WHERE is_deleted = 0)",
         "INSERT INTO accounts (account_id, account_name, customer_type, created_at, updated_at, is_deleted) "
         f"VALUES ('ACC-NEW-NIGHT', '新夜贸易有限公司', 'enterprise', '{CHANGED_AT}', '{CHANGED_AT}', 0)",
-        # a campaign with responses is removed outright (campaigns are loaded whole every night)
-        f"DELETE FROM campaigns WHERE campaign_id = '{gone_campaign}'",
+        # a campaign with responses is removed outright (campaigns are loaded whole every night), and a rejected one
+        f"DELETE FROM campaigns WHERE campaign_id IN ('{gone_campaign}', '{UNDATED_CAMPAIGN}')",
     )
     tickets = sources / "service" / "tickets.jsonl"
     first_ticket = json.loads(tickets.read_text().splitlines()[0])["ticket_id"]
@@ -112,7 +114,16 @@ def failing_values_of_unique_test(data_dir: Path, model: str, tmp_path: Path) ->
 
 
 def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env, landed, tmp_path, monkeypatch):
+    sqlite(
+        env / "crm.sqlite",
+        f"INSERT INTO campaigns (campaign_id, campaign_name, start_date) VALUES ('{UNDATED_CAMPAIGN}', 'x', 'soon')",
+    )
+    land_sources(landed, source_urls(env), load_id="first-night", tables=["crm.campaigns"])
     assert materialize("dbt").success  # the first night: every model built from the first landing
+    with duckdb.connect(str(landed), read_only=True) as con:
+        assert con.execute(
+            "SELECT reject_reasons FROM quality.rejected_rows WHERE source_table = 'crm.campaigns'"
+        ).fetchall() == [("invalid_type:start_date",)]
 
     rejected_customer, gone_campaign = next_days_changes(env)
     landings = land_sources(landed, source_urls(env), load_id="next-night")

@@ -118,28 +118,43 @@
     {{ return(run_query(query).columns[0].values()[0]) }}
 {%- endmacro %}
 
-{#- Pre-hook of quality.rejected_rows: forget the rejected rows whose staged row is no longer there (its key was
-    staged again, or the staging rebuilt whole). -#}
+{#- Pre-hook of quality.rejected_rows: forget the rejected rows whose staged row is no longer there. A base model
+    stages a key whole (every row of it with the build's _staged_at), so a kept row is gone when a row of its key
+    was staged after it. Every row a base model staged before the newest rejected row kept here was seen by an
+    earlier build of this model, so only the rows staged since are read, not every row the staging holds. A base
+    model none of whose rows is that old was rebuilt whole since and may no longer hold a key: every row kept of it
+    is forgotten. (Nothing kept: nothing to forget, and the newest is null.) -#}
 {% macro forget_restaged_rejections() -%}
     {%- if is_incremental() -%}
+        {%- set newest_kept = '(select max(kept._staged_at) from ' ~ this ~ ' as kept)' -%}
         delete from {{ this }} as rejected
-        where not exists (
-            select 1
-            from (
+        where
+            exists (
+                select 1
+                from (
         {%- for source_name, table_name, key in source_tables() %}
-                select
-                    '{{ source_name }}.{{ table_name }}' as source_table,
-                    record_key,
-                    _staged_at
-                from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
-                where reject_reasons <> ''
-                {% if not loop.last %}union all{% endif %}
+                    select
+                        '{{ source_name }}.{{ table_name }}' as source_table,
+                        record_key,
+                        _staged_at
+                    from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+                    where _staged_at > {{ newest_kept }}
+                    {% if not loop.last %}union all{% endif %}
         {%- endfor %}
-            ) as staged
-            where
-                staged.source_table = rejected.source_table
-                and staged.record_key = rejected.record_key
-                and staged._staged_at = rejected._staged_at
-        )
+                ) as restaged
+                where
+                    restaged.source_table = rejected.source_table
+                    and restaged.record_key = rejected.record_key
+                    and restaged._staged_at > rejected._staged_at
+            )
+        {%- for source_name, table_name, key in source_tables() %}
+            or (
+                rejected.source_table = '{{ source_name }}.{{ table_name }}'
+                and not exists (
+                    select 1 from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+                    where _staged_at <= {{ newest_kept }}
+                )
+            )
+        {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
