@@ -140,7 +140,7 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
 
     tables = built_tables(landed)
     assert tables == built_tables(rebuilt / "warehouse.duckdb")
-    assert {"staging.base_erp__sales_order_lines", "marts.customer_segments"} <= set(tables)
+    assert {"staging.base_erp__sales_order_lines", "intermediate.int_customer_segments"} <= set(tables)
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{landed}' AS incremental (READ_ONLY)")
         con.execute(f"ATTACH '{rebuilt / 'warehouse.duckdb'}' AS rebuilt (READ_ONLY)")
