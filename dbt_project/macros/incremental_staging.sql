@@ -126,35 +126,33 @@
     is forgotten. (Nothing kept: nothing to forget, and the newest is null.) -#}
 {% macro forget_restaged_rejections() -%}
     {%- if is_incremental() -%}
-        {%- set newest_kept = '(select max(kept._staged_at) from ' ~ this ~ ' as kept)' -%}
         delete from {{ this }} as rejected
-        where
-            exists (
-                select 1
-                from (
+        where exists (
+            select 1
+            from (
         {%- for source_name, table_name, key in source_tables() %}
-                    select
-                        '{{ source_name }}.{{ table_name }}' as source_table,
-                        record_key,
-                        _staged_at
-                    from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
-                    where _staged_at > {{ newest_kept }}
-                    {% if not loop.last %}union all{% endif %}
+                select
+                    '{{ source_name }}.{{ table_name }}' as source_table,
+                    record_key,
+                    _staged_at
+                from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+                where _staged_at > (select max(kept._staged_at) from {{ this }} as kept)
+                {% if not loop.last %}union all{% endif %}
         {%- endfor %}
-                ) as restaged
-                where
-                    restaged.source_table = rejected.source_table
-                    and restaged.record_key = rejected.record_key
-                    and restaged._staged_at > rejected._staged_at
-            )
+            ) as restaged
+            where
+                restaged.source_table = rejected.source_table
+                and restaged.record_key = rejected.record_key
+                and restaged._staged_at > rejected._staged_at
+        )
         {%- for source_name, table_name, key in source_tables() %}
-            or (
-                rejected.source_table = '{{ source_name }}.{{ table_name }}'
-                and not exists (
-                    select 1 from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
-                    where _staged_at <= {{ newest_kept }}
-                )
+        or (
+            rejected.source_table = '{{ source_name }}.{{ table_name }}'
+            and not exists (
+                select 1 from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+                where _staged_at <= (select max(kept._staged_at) from {{ this }} as kept)
             )
+        )
         {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
