@@ -24,8 +24,14 @@ LATE_ORDER = "SO-LATE-NIGHT"
 UNDATED_CAMPAIGN = "CMP-UNDATED"
 # the tables the models build (views read them); the raw landings and the load state are the same in both
 BUILT_SCHEMAS = ("staging", "history", "intermediate", "quality", "marts")
-# when, and by which dbt build, a row was written, and how long a fit took: each build has its own
-BUILD_STAMPS = ("_staged_at", "dbt_invocation_id", "fit_seconds")
+# when, and by which dbt build, a row was written (and whether appended to an earlier build's), and how long a fit
+# took: each build has its own
+BUILD_STAMPS = ("_staged_at", "_appended", "dbt_invocation_id", "fit_seconds")
+# a base model's rows that a later build of the same record key superseded (they stay until the table is compacted)
+SUPERSEDED = (
+    "EXISTS (SELECT 1 FROM {table} AS newer "
+    "WHERE newer.record_key = kept.record_key AND newer._staged_at > kept._staged_at)"
+)
 
 
 def next_days_changes(sources: Path) -> tuple[str, str]:
@@ -86,31 +92,43 @@ def built_tables(warehouse: Path) -> dict[str, list[str]]:
 def compared(column: str) -> str:
     """The column as the two builds must agree on it: the moment a row was staged is when each build ran."""
     if column == "record":  # a rejected row as JSON, staged row and all
-        return """json_merge_patch(record, '{"_staged_at": null}')"""
+        return """json_merge_patch(record, '{"_staged_at": null, "_appended": null}')"""
     return f'"{column}"'
+
+
+def current(table: str) -> str:
+    """The table's rows as built: a base model's are those no later build of their key superseded."""
+    if ".staging.base_" not in table:
+        return table
+    return f"(SELECT * FROM {table} AS kept WHERE NOT {SUPERSEDED.format(table=table)})"
 
 
 def rows_only_in(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], one: str, other: str) -> int:
     listed = ", ".join(compared(c) for c in columns if c not in BUILD_STAMPS)
     return con.execute(
-        f"SELECT count(*) FROM (SELECT {listed} FROM {one}.{table} EXCEPT ALL SELECT {listed} FROM {other}.{table})"
+        f"SELECT count(*) FROM (SELECT {listed} FROM {current(f'{one}.{table}')} "
+        f"EXCEPT ALL SELECT {listed} FROM {current(f'{other}.{table}')})"
     ).fetchone()[0]
 
 
-def failing_values_of_unique_test(data_dir: Path, model: str, tmp_path: Path) -> int:
-    """`dbt test` of the model's unique tests on this data dir: how many values they find duplicated."""
+def dbt_on(data_dir: Path, target: Path, *args: str) -> dict:
+    """A dbt command on this data dir (as `dbt <args>`): the result of its one node."""
     from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
-    target = tmp_path / "unique-test"
     subprocess.run(
-        [DBT_EXECUTABLE, "test", "--select", f"{model},test_name:unique", "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(target), "--log-path", str(target)],
+        [DBT_EXECUTABLE, *args, "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
+         "--log-path", str(target)],
         cwd=DBT_PROJECT_DIR,
         env={**os.environ, "CRMSEG_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
         capture_output=True,
     )  # fmt: skip
     (result,) = json.loads((target / "run_results.json").read_text())["results"]
-    return result["failures"]
+    return result
+
+
+def failing_values_of_unique_test(data_dir: Path, model: str, tmp_path: Path) -> int:
+    """`dbt test` of the model's unique tests on this data dir: how many values they find duplicated."""
+    return dbt_on(data_dir, tmp_path / "unique-test", "test", "--select", f"{model},test_name:unique")["failures"]
 
 
 def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env, landed, tmp_path, monkeypatch):
@@ -152,14 +170,12 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
             for table, columns in tables.items()
         }
         # the changes reached the staging: the late order's lines, one of them rejected, and the rejected customer's
+        lines = current("incremental.staging.base_erp__sales_order_lines")
         reasons = dict(
-            con.execute(
-                "SELECT line_no__text, reject_reasons FROM incremental.staging.base_erp__sales_order_lines "
-                f"WHERE order_id = '{LATE_ORDER}'"
-            ).fetchall()
+            con.execute(f"SELECT line_no__text, reject_reasons FROM {lines} WHERE order_id = '{LATE_ORDER}'").fetchall()
         )
         responses_reasons = con.execute(
-            "SELECT DISTINCT reject_reasons FROM incremental.staging.base_crm__campaign_responses "
+            f"SELECT DISTINCT reject_reasons FROM {current('incremental.staging.base_crm__campaign_responses')} "
             "WHERE campaign_id = ?",
             [gone_campaign],
         ).fetchall()
@@ -169,7 +185,8 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
             "SELECT count(*) FILTER (WHERE _staged_at = (SELECT max(_staged_at) FROM lines)), count(*) FROM lines"
         ).fetchone()
         orders_reasons = con.execute(
-            "SELECT DISTINCT reject_reasons FROM incremental.staging.base_erp__sales_orders WHERE customer_code = ?",
+            f"SELECT DISTINCT reject_reasons FROM {current('incremental.staging.base_erp__sales_orders')} "
+            "WHERE customer_code = ?",
             [rejected_customer],
         ).fetchall()
     assert {table: counts for table, counts in differing.items() if counts != (0, 0)} == {}
@@ -177,6 +194,21 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
     assert orders_reasons == [("rejected_parent:customer_code",)]
     assert responses_reasons == [("unknown_parent:campaign_id",)]
     assert 0 < restaged < staged / 10
+
+    # the night appended what it staged again: the rows it superseded stay in the table, out of the staged view, until
+    # a build finds more than staging_compact_share of the table appended and writes it again with its current rows
+    orders, view = "staging.base_erp__sales_orders", "SELECT * FROM staging.stg_erp__sales_orders"
+    superseded = f"SELECT count(*) FROM {orders} AS kept WHERE {SUPERSEDED.format(table=orders)}"
+    with duckdb.connect(str(landed), read_only=True) as con:
+        assert con.execute(superseded).fetchone()[0] >= 2  # the cancelled order, the rejected customer's orders
+        staged_orders = con.execute(view).fetchall()
+    result = dbt_on(landed.parent, tmp_path / "compact", "run", "--select", "base_erp__sales_orders",
+                    "--vars", '{"staging_compact_share": 0}')  # fmt: skip
+    assert result["status"] == "success", result["message"]
+    with duckdb.connect(str(landed), read_only=True) as con:
+        assert con.execute(superseded).fetchone()[0] == 0
+        assert con.execute(f"SELECT count(*) FILTER (WHERE _appended) FROM {orders}").fetchone()[0] == 0
+        assert sorted(con.execute(view).fetchall()) == sorted(staged_orders)
 
     # the night's staging tests checked what the night staged, and for uniqueness every row sharing a value with
     # it: a duplicate pairing a new order with an old one fails, one between two old orders is not looked at again

@@ -1,8 +1,8 @@
 {#- Incremental staging: a night costs what changed.
 
     A base model holds one row per landed row, with the moment it was staged (_staged_at: the start of the
-    dbt build that staged it). It is incremental (dbt_project.yml: delete+insert on record_key), and a build
-    re-stages only the keys that changed since its last build:
+    dbt build that staged it). It is incremental, and a build re-stages only the keys that changed since its
+    last build:
     - keys with a row landed since then (every row of such a key is staged again, so duplicates rank as
       before), and
     - keys whose parent row changed state (staged, rejected or unknown): that state decides the child's
@@ -11,11 +11,67 @@
       parent may have gone, and every child is compared).
     A source reloaded whole since the last build (a first load, a full refresh, a table without an
     incremental column) rebuilds the model whole, so the rows a full load no longer holds leave it.
-    `crmseg run --full-refresh` (dbt's --full-refresh) rebuilds every base model from all rows. -#}
+    `crmseg run --full-refresh` (dbt's --full-refresh) rebuilds every base model from all rows.
+
+    A build appends the keys it stages again and deletes nothing: the rows they supersede stay in the table,
+    and the staged rows are the table's current rows (current_rows: of each record key, the rows of its
+    latest build). Deleting them would touch rows all over a large table (a night's changed keys lie
+    anywhere in it), and DuckDB keeps what it knows of deleted rows for every 2,048-row vector touched, in
+    memory for as long as the warehouse is open: a 3M-customer night ran out of memory on it. A row appended
+    by an incremental build is marked _appended (it may supersede older rows of its key); the current rows
+    are found by comparing the table with the newest build of those keys only. When the appended rows grow
+    past a share of the table, the build first rewrites the table with its current rows alone
+    (compact_superseded). -#}
 
 {#- When this build started: the _staged_at of every row it stages. -#}
 {% macro staged_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- Whether a row this build writes is appended to earlier builds' rows (and may supersede some of them): in an
+    incremental build of a table not emptied by its pre-hook. -#}
+{% macro appended() -%}
+    {%- if is_incremental() -%}
+        exists (select 1 from {{ this }})
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The current rows of a base model: of each record key, the rows of its latest build. Only keys appended
+    since the table was last written whole can have older rows, so only those are compared. -#}
+{% macro current_rows(base) -%}
+    select kept.*
+    from {{ base }} as kept
+    left join (
+        select
+            record_key,
+            max(_staged_at) as newest
+        from {{ base }}
+        where _appended
+        group by record_key
+    ) as newer on kept.record_key = newer.record_key
+    where newer.newest is null or kept._staged_at = newer.newest
+{%- endmacro %}
+
+{#- Pre-hook: when more than the share staging_compact_share of the table's rows were appended since it was last
+    written whole, write it again with its current rows alone, before this build appends to it. (A read costs a
+    comparison with the appended keys; a rewrite costs a read and a write of the whole table: it waits until many
+    have been appended.) -#}
+{% macro compact_superseded() -%}
+    {%- if is_incremental() and execute -%}
+        {%- set query -%}
+            select count(*) filter (where _appended) > {{ var('staging_compact_share') }} * count(*) from {{ this }}
+        {%- endset -%}
+        {%- if run_query(query).columns[0].values()[0] -%}
+            create or replace table {{ this }} as
+            select
+            {%- for column in adapter.get_columns_in_relation(this) %}
+                {{ 'false as _appended' if column.name == '_appended' else column.name }}{{ ',' if not loop.last }}
+            {%- endfor %}
+            from ({{ current_rows(this) }}) as kept
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The model's last build: rows a parent staged after it are new to the model. -#}
@@ -46,7 +102,7 @@
     select
         {{ column }},
         bool_or(reject_reasons = '') as is_staged
-    from {{ parent }}
+    from ({{ current_rows(parent) }}) as parent_rows
     where {{ column }} is not null
     {%- if staged_since %}
         and {{ column }} in (select {{ column }} from {{ parent }} where _staged_at > {{ staged_since }})
@@ -91,7 +147,7 @@
     {%- for parent, column, is_staged in parents %}
     union
     select staged.record_key
-    from {{ this }} as staged
+    from ({{ current_rows(this) }}) as staged
     {{ join_parent_states(parent, column) }}
     where {{ parent_state('staged.' ~ is_staged) }} <> {{ parent_state('parent.is_staged') }}
     {%- endfor %}

@@ -19,7 +19,7 @@
         base._load_id,
         base._loaded_at,
         base._staged_at
-    from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }} as base
+    from ({{ current_rows(ref('base_' ~ source_name ~ '__' ~ table_name)) }}) as base
     where
         base.reject_reasons <> ''
         {%- if is_incremental() %}

@@ -1,6 +1,6 @@
 -- One row per CRM account that passed every staging check (the other rows are in quality.rejected_rows).
 with base as (
-    select * from {{ ref('base_crm__accounts') }}
+    {{ current_rows(ref('base_crm__accounts')) }}
 ),
 
 staged as (

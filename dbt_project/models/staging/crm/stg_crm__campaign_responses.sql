@@ -1,6 +1,6 @@
 -- One row per campaign response that passed every staging check (the other rows are in quality.rejected_rows).
 with base as (
-    select * from {{ ref('base_crm__campaign_responses') }}
+    {{ current_rows(ref('base_crm__campaign_responses')) }}
 ),
 
 staged as (

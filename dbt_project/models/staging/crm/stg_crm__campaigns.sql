@@ -1,6 +1,6 @@
 -- One row per campaign that passed every staging check (the other rows are in quality.rejected_rows).
 with base as (
-    select * from {{ ref('base_crm__campaigns') }}
+    {{ current_rows(ref('base_crm__campaigns')) }}
 ),
 
 staged as (

@@ -1,6 +1,6 @@
 -- One row per CRM contact that passed every staging check (the other rows are in quality.rejected_rows).
 with base as (
-    select * from {{ ref('base_crm__contacts') }}
+    {{ current_rows(ref('base_crm__contacts')) }}
 ),
 
 staged as (

@@ -1,6 +1,6 @@
 -- One row per sales order line that passed every staging check (the other rows are in quality.rejected_rows).
 with base as (
-    select * from {{ ref('base_erp__sales_order_lines') }}
+    {{ current_rows(ref('base_erp__sales_order_lines')) }}
 ),
 
 staged as (

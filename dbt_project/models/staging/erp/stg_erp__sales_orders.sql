@@ -1,6 +1,6 @@
 -- One row per sales order that passed every staging check (the other rows are in quality.rejected_rows).
 with base as (
-    select * from {{ ref('base_erp__sales_orders') }}
+    {{ current_rows(ref('base_erp__sales_orders')) }}
 ),
 
 staged as (

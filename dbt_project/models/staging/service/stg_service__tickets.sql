@@ -1,6 +1,6 @@
 -- One row per ticket that passed every staging check (the other rows are in quality.rejected_rows).
 with base as (
-    select * from {{ ref('base_service__tickets') }}
+    {{ current_rows(ref('base_service__tickets')) }}
 ),
 
 staged as (

@@ -1,5 +1,8 @@
 -- One row per landed CRM account row: typed, normalised, with the reasons it cannot be staged ('' for none).
-{{ config(pre_hook="{{ restage_whole_after_full_load('crm', 'accounts') }}") }}
+{{ config(pre_hook=[
+    "{{ restage_whole_after_full_load('crm', 'accounts') }}",
+    "{{ compact_superseded() }}"
+]) }}
 
 with source as (
     select * from {{ source('crm', 'accounts') }}
@@ -41,6 +44,7 @@ texts as (
         _load_id,
         _loaded_at,
         {{ staged_at() }} as _staged_at,
+        {{ appended() }} as _appended,
         record_key
     from scoped
 ),

@@ -1,5 +1,8 @@
 -- One row per landed campaign row: typed, with the reasons it cannot be staged ('' for none).
-{{ config(pre_hook="{{ restage_whole_after_full_load('crm', 'campaigns') }}") }}
+{{ config(pre_hook=[
+    "{{ restage_whole_after_full_load('crm', 'campaigns') }}",
+    "{{ compact_superseded() }}"
+]) }}
 
 with source as (
     select * from {{ source('crm', 'campaigns') }}
@@ -30,6 +33,7 @@ texts as (
         _load_id,
         _loaded_at,
         {{ staged_at() }} as _staged_at,
+        {{ appended() }} as _appended,
         record_key
     from scoped
 ),

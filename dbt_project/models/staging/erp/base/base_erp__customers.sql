@@ -1,5 +1,8 @@
 -- One row per landed ERP customer row: typed, normalised, with the reasons it cannot be staged ('' for none).
-{{ config(pre_hook="{{ restage_whole_after_full_load('erp', 'customers') }}") }}
+{{ config(pre_hook=[
+    "{{ restage_whole_after_full_load('erp', 'customers') }}",
+    "{{ compact_superseded() }}"
+]) }}
 
 with source as (
     select * from {{ source('erp', 'customers') }}
@@ -34,6 +37,7 @@ texts as (
         _load_id,
         _loaded_at,
         {{ staged_at() }} as _staged_at,
+        {{ appended() }} as _appended,
         record_key
     from scoped
 ),

@@ -1,5 +1,8 @@
 -- One row per landed sales order line row: typed, with the reasons it cannot be staged ('' for none).
-{{ config(pre_hook="{{ restage_whole_after_full_load('erp', 'sales_order_lines') }}") }}
+{{ config(pre_hook=[
+    "{{ restage_whole_after_full_load('erp', 'sales_order_lines') }}",
+    "{{ compact_superseded() }}"
+]) }}
 
 with source as (
     select * from {{ source('erp', 'sales_order_lines') }}
@@ -41,6 +44,7 @@ texts as (
         _load_id,
         _loaded_at,
         {{ staged_at() }} as _staged_at,
+        {{ appended() }} as _appended,
         record_key
     from scoped
 ),

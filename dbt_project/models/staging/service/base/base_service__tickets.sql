@@ -1,5 +1,8 @@
 -- One row per landed ticket row: typed, normalised, with the reasons it cannot be staged ('' for none).
-{{ config(pre_hook="{{ restage_whole_after_full_load('service', 'tickets') }}") }}
+{{ config(pre_hook=[
+    "{{ restage_whole_after_full_load('service', 'tickets') }}",
+    "{{ compact_superseded() }}"
+]) }}
 
 with source as (
     select * from {{ source('service', 'tickets') }}
@@ -36,6 +39,7 @@ texts as (
         _load_id,
         _loaded_at,
         {{ staged_at() }} as _staged_at,
+        {{ appended() }} as _appended,
         record_key
     from scoped
 ),
