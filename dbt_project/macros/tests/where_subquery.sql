@@ -23,9 +23,11 @@
 {%- endmacro %}
 
 {#- The rows of a staged table a test checks: those its last build staged, or for a test of uniqueness every row
-    sharing its column's value with one of them. -#}
+    sharing its column's value with one of them. The last build is read from the base model under the view: the
+    rows a build stages are current, and the base table gives its newest moment without finding its current rows. -#}
 {% macro staged_by_last_build(relation, test) -%}
-    {%- set last_build = "_staged_at >= (select max(_staged_at) from " ~ relation ~ ")" -%}
+    {%- set base = relation.incorporate(path={'identifier': 'base_' ~ relation.identifier[4:]}) -%}
+    {%- set last_build = "_staged_at >= (select max(_staged_at) from " ~ base ~ ")" -%}
     {%- if test.name == 'unique' -%}
         {%- set column = test.kwargs.column_name -%}
     {%- elif test.name == 'unique_combination' -%}
