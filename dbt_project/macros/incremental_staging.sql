@@ -15,13 +15,13 @@
 
     A build appends the keys it stages again and deletes nothing (but the whole table, after a whole reload):
     the rows they supersede stay in the table, and the staged rows are the table's current rows (current_rows:
-    of each record key, the rows of its latest build). Deleting them would touch rows all over a large table (a night's changed keys lie
-    anywhere in it), and DuckDB keeps what it knows of deleted rows for every 2,048-row vector touched, in
-    memory for as long as the warehouse is open: a 3M-customer night ran out of memory on it. A row appended
-    by an incremental build is marked _appended (it may supersede older rows of its key); the current rows
-    are found by comparing the table with the newest build of those keys only. When the appended rows grow
-    past a share of the table, the build first rewrites the table with its current rows alone
-    (compact_superseded). -#}
+    of each record key, the rows of its latest build). Deleting them would touch rows all over a large table
+    (a night's changed keys lie anywhere in it), and DuckDB keeps what it knows of deleted rows for every
+    2,048-row vector touched, in memory for as long as the warehouse is open: a 3M-customer night ran out of
+    memory on it. A row appended by an incremental build is marked _appended (it may supersede older rows of
+    its key); the current rows are found by comparing the table with the newest build of those keys only.
+    When the appended rows grow past a share of the table, the build first rewrites the table with its
+    current rows alone (compact_superseded). -#}
 
 {#- When this build started: the _staged_at of every row it stages. -#}
 {% macro staged_at() -%}
