@@ -12,6 +12,7 @@ import importlib
 import os
 import re
 import shutil
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -49,9 +50,11 @@ def extension_directory() -> str:
                 f"{module_name} does not ship {src.name} for DuckDB {duckdb.__version__}; "
                 "install the duckdb-extension-* version equal to duckdb's"
             )
-        tmp = dest.with_suffix(".tmp")
+        # a file of this process's own, renamed whole: processes starting together on an empty cache each copy
+        fd, tmp = tempfile.mkstemp(dir=target, prefix=f"{canonical}.", suffix=".tmp")
+        os.close(fd)
         shutil.copyfile(src, tmp)
-        tmp.replace(dest)
+        os.replace(tmp, dest)
     return str(root)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -323,3 +326,19 @@ def test_an_incremental_sqlite_read_brings_each_line_of_a_changed_order_once_and
         ).fetchall()
     assert landed.mode == "incremental"
     assert ("SO-TWICE", 2) in lines and "SO-BEFORE" not in {order for order, _ in lines}
+
+
+def test_processes_starting_together_on_an_empty_cache_each_load_the_scanners(tmp_path):
+    """Test workers or a run beside the Dagster UI may copy the packaged extensions at the same moment."""
+    script = (
+        "from crmseg import duck\n"
+        "with duck.connect() as con:\n"
+        "    for name in ('postgres_scanner', 'mysql_scanner', 'sqlite_scanner'):\n"
+        "        con.execute(f'LOAD {name}')\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    processes = [subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE) for _ in range(6)]
+    errors = [process.communicate()[1].decode() for process in processes]
+    assert [process.returncode for process in processes] == [0] * 6, errors
+    cached = sorted(path.name for path in (tmp_path / "crmseg" / "duckdb_extensions").rglob("*") if path.is_file())
+    assert cached == [f"{name}.duckdb_extension" for name in ("mysql_scanner", "postgres_scanner", "sqlite_scanner")]
