@@ -63,7 +63,7 @@
         {%- set query -%}
             select count(*) filter (where _appended) > {{ var('staging_compact_share') }} * count(*) from {{ this }}
         {%- endset -%}
-        {%- if run_query(query).columns[0].values()[0] -%}
+        {%- if first_value(query) -%}
             create or replace table {{ this }} as
             select
             {%- for column in adapter.get_columns_in_relation(this) %}
@@ -165,12 +165,20 @@
 {%- endmacro %}
 
 {#- Whether every row of the parent was staged since this model's last build (it was rebuilt whole, and a key
-    it held may have gone), asked of the warehouse when the model is built. -#}
+    it held may have gone). -#}
 {% macro parent_rebuilt_whole(parent) -%}
+    {{ return(none_staged(parent, '<= ' ~ last_build())) }}
+{%- endmacro %}
+
+{#- Whether no row of a base model was staged at the moments the condition on _staged_at gives (such as
+    `< (select ...)`), asked of the warehouse when the node runs (false while dbt parses). -#}
+{% macro none_staged(base, condition) -%}
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
-    {%- set query -%}
-        select count(*) = 0 from {{ parent }} where _staged_at <= {{ last_build() }}
-    {%- endset -%}
+    {{ return(first_value("select not exists (select 1 from " ~ base ~ " where _staged_at " ~ condition ~ ")")) }}
+{%- endmacro %}
+
+{#- The first column of the first row a query returns. -#}
+{% macro first_value(query) -%}
     {{ return(run_query(query).columns[0].values()[0]) }}
 {%- endmacro %}
 

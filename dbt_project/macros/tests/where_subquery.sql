@@ -45,9 +45,5 @@
     checks every row at once, without first gathering the values of the rows the last build staged (in a
     3M-customer first run, the 33M campaign responses' ids). -#}
 {% macro staged_whole(base) -%}
-    {%- if not execute -%}{{ return(false) }}{%- endif -%}
-    {%- set query -%}
-        select count(*) = 0 from {{ base }} where _staged_at < (select max(_staged_at) from {{ base }})
-    {%- endset -%}
-    {{ return(run_query(query).columns[0].values()[0]) }}
+    {{ return(none_staged(base, '< (select max(_staged_at) from ' ~ base ~ ')')) }}
 {%- endmacro %}
