@@ -97,8 +97,10 @@
 {%- endmacro %}
 
 {#- A parent base model's keys with whether a row of each was staged (staged_since: only the keys staged after
-    this moment). -#}
-{% macro parent_states(parent, column, staged_since=none) -%}
+    this moment; named_by: in an incremental build, only the keys the rows of this relation name, the rows being
+    staged, instead of every key the parent holds: a 1M-customer night's order lines then needed 0.6 GB of DuckDB's
+    memory instead of more than 1 GB, and no longer ran out of it beside a test). -#}
+{% macro parent_states(parent, column, staged_since=none, named_by=none) -%}
     select
         {{ column }},
         bool_or(reject_reasons = '') as is_staged
@@ -106,6 +108,9 @@
     where {{ column }} is not null
     {%- if staged_since %}
         and {{ column }} in (select {{ column }} from {{ parent }} where _staged_at > {{ staged_since }})
+    {%- endif %}
+    {%- if named_by and is_incremental() %}
+        and {{ column }} in (select {{ column }} from {{ named_by }})
     {%- endif %}
     group by {{ column }}
 {%- endmacro %}

@@ -8,16 +8,6 @@ with source as (
     select * from {{ source('crm', 'campaign_responses') }}
 ),
 
-accounts as (
-    -- each account key and whether a row of it was staged: a response of a rejected account is rejected too
-    {{ parent_states(ref('base_crm__accounts'), 'account_id') }}
-),
-
-campaigns as (
-    -- likewise for campaigns
-    {{ parent_states(ref('base_crm__campaigns'), 'campaign_id') }}
-),
-
 keyed as (
     -- each landed row with the key it is staged under
     select
@@ -69,6 +59,16 @@ ranked as {{ kept_if_incremental() }} (
             partition by response_id order by _loaded_at desc nulls last, responded_at desc nulls last
         ) as key_rank
     from typed
+),
+
+accounts as (
+    -- each account key and whether a row of it was staged: a response of a rejected account is rejected too
+    {{ parent_states(ref('base_crm__accounts'), 'account_id', named_by='ranked') }}
+),
+
+campaigns as (
+    -- likewise for campaigns
+    {{ parent_states(ref('base_crm__campaigns'), 'campaign_id', named_by='ranked') }}
 ),
 
 linked as (

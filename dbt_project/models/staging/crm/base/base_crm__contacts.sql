@@ -8,11 +8,6 @@ with source as (
     select * from {{ source('crm', 'contacts') }}
 ),
 
-accounts as (
-    -- each account key and whether a row of it was staged: a contact of a rejected account is rejected too
-    {{ parent_states(ref('base_crm__accounts'), 'account_id') }}
-),
-
 keyed as (
     -- each landed row with the key it is staged under
     select
@@ -64,6 +59,11 @@ ranked as {{ kept_if_incremental() }} (
             partition by contact_id order by updated_at desc nulls last, _loaded_at desc nulls last, full_name asc nulls last
         ) as key_rank
     from typed
+),
+
+accounts as (
+    -- each account key and whether a row of it was staged: a contact of a rejected account is rejected too
+    {{ parent_states(ref('base_crm__accounts'), 'account_id', named_by='ranked') }}
 ),
 
 linked as (

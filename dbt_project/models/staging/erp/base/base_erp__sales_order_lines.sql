@@ -8,11 +8,6 @@ with source as (
     select * from {{ source('erp', 'sales_order_lines') }}
 ),
 
-orders as (
-    -- each order key and whether a row of it was staged: a line of a rejected order is rejected too
-    {{ parent_states(ref('base_erp__sales_orders'), 'order_id') }}
-),
-
 keyed as (
     -- each landed row with the key it is staged under
     select
@@ -68,6 +63,11 @@ ranked as {{ kept_if_incremental() }} (
             partition by order_id, line_no order by _loaded_at desc nulls last, line_amount asc nulls last
         ) as key_rank
     from typed
+),
+
+orders as (
+    -- each order key and whether a row of it was staged: a line of a rejected order is rejected too
+    {{ parent_states(ref('base_erp__sales_orders'), 'order_id', named_by='ranked') }}
 ),
 
 linked as (

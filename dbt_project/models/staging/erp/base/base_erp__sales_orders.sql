@@ -8,11 +8,6 @@ with source as (
     select * from {{ source('erp', 'sales_orders') }}
 ),
 
-customers as (
-    -- each customer code and whether a row of it was staged: an order of a rejected customer is rejected too
-    {{ parent_states(ref('base_erp__customers'), 'customer_code') }}
-),
-
 keyed as (
     -- each landed row with the key it is staged under
     select
@@ -64,6 +59,11 @@ ranked as {{ kept_if_incremental() }} (
             partition by order_id order by updated_at desc nulls last, _loaded_at desc nulls last, status asc nulls last
         ) as key_rank
     from typed
+),
+
+customers as (
+    -- each customer code and whether a row of it was staged: an order of a rejected customer is rejected too
+    {{ parent_states(ref('base_erp__customers'), 'customer_code', named_by='ranked') }}
 ),
 
 linked as (
