@@ -53,8 +53,11 @@ def extension_directory() -> str:
         # a file of this process's own, renamed whole: processes starting together on an empty cache each copy
         fd, tmp = tempfile.mkstemp(dir=target, prefix=f"{canonical}.", suffix=".tmp")
         os.close(fd)
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
     return str(root)
 
 

@@ -98,8 +98,8 @@
 
 {#- A parent base model's keys with whether a row of each was staged (staged_since: only the keys staged after
     this moment; named_by: in an incremental build, only the keys the rows of this relation name, the rows being
-    staged, instead of every key the parent holds: a 1M-customer night's order lines then needed 0.6 GB of DuckDB's
-    memory instead of more than 1 GB, and no longer ran out of it beside a test). -#}
+    staged, instead of every key the parent holds: a 1M-customer night's staging of the order lines then ran within
+    a 600MB memory limit, where it had needed 1GB). -#}
 {% macro parent_states(parent, column, staged_since=none, named_by=none) -%}
     select
         {{ column }},
