@@ -60,87 +60,96 @@ final as (
 select * from final
 
 {% else %}
-{% set in_window = "epoch_days.orders > 0 and epoch_days.order_date > run.first_date - " ~ var('rfm_window_days') %}
-{% set in_year = "epoch_days.orders > 0 and epoch_days.order_date > run.first_date - 365" %}
+{% set in_window = "days_to_first.orders > 0 and days_to_first.order_date > run.first_date - " ~ var('rfm_window_days') %}
+{% set in_year = "days_to_first.orders > 0 and days_to_first.order_date > run.first_date - 365" %}
+{% set reach = [var('rfm_window_days') | int, 365] | max %}
 {{ epoch_order_days() }},
+
+days_to_first as (
+    {{ epoch_days("orders.order_date <= run.first_date") }}
+),
+
+recent_days as (
+    -- the days that change a sum after F: those after it, and those that leave the window or the year after it
+    {{ epoch_days("orders.order_date > run.first_date - " ~ reach ~ " and orders.order_date <= run.last_date") }}
+),
 
 opening as (
     -- each epoch's sums on the run's first date F, from its order days up to F
     select
-        epoch_days.customer_key,
-        epoch_days.epoch_from,
-        epoch_days.epoch_to,
+        days_to_first.customer_key,
+        days_to_first.epoch_from,
+        days_to_first.epoch_to,
         run.first_date as moment,
-        min(epoch_days.order_date) as any_order_date,
-        min(epoch_days.order_date) filter (where epoch_days.orders > 0) as first_counted_date,
-        max(epoch_days.order_date) filter (where epoch_days.orders > 0) as last_counted_date,
-        sum(epoch_days.orders) as orders_total,
-        coalesce(sum(epoch_days.orders) filter (where {{ in_window }}), 0) as frequency,
-        coalesce(sum(epoch_days.amount) filter (where {{ in_window }}), 0) as monetary,
-        coalesce(sum(epoch_days.orders) filter (where {{ in_year }}), 0) as orders_365d,
-        coalesce(sum(epoch_days.amount) filter (where {{ in_year }}), 0) as annual_revenue
-    from epoch_days
+        min(days_to_first.order_date) as any_order_date,
+        min(days_to_first.order_date) filter (where days_to_first.orders > 0) as first_counted_date,
+        max(days_to_first.order_date) filter (where days_to_first.orders > 0) as last_counted_date,
+        sum(days_to_first.orders) as orders_total,
+        coalesce(sum(days_to_first.orders) filter (where {{ in_window }}), 0) as frequency,
+        coalesce(sum(days_to_first.amount) filter (where {{ in_window }}), 0) as monetary,
+        coalesce(sum(days_to_first.orders) filter (where {{ in_year }}), 0) as orders_365d,
+        coalesce(sum(days_to_first.amount) filter (where {{ in_year }}), 0) as annual_revenue
+    from days_to_first
     cross join run
-    where epoch_days.order_date <= run.first_date
-    group by epoch_days.customer_key, epoch_days.epoch_from, epoch_days.epoch_to, run.first_date
+    group by days_to_first.customer_key, days_to_first.epoch_from, days_to_first.epoch_to, run.first_date
 ),
 
 changes as (
     -- after F, a day's orders enter every sum on its date, leave the RFM window W days later (the window is
     -- (D - W, D]) and the year 365 days later
     select
-        epoch_days.customer_key,
-        epoch_days.epoch_from,
-        epoch_days.epoch_to,
-        epoch_days.order_date as moment,
-        epoch_days.order_date as any_order_date,
-        case when epoch_days.orders > 0 then epoch_days.order_date end as counted_order_date,
-        epoch_days.orders as orders_total,
-        epoch_days.orders as frequency,
-        coalesce(epoch_days.amount, 0) as monetary,
-        epoch_days.orders as orders_365d,
-        coalesce(epoch_days.amount, 0) as annual_revenue
-    from epoch_days
+        recent_days.customer_key,
+        recent_days.epoch_from,
+        recent_days.epoch_to,
+        recent_days.order_date as moment,
+        recent_days.order_date as any_order_date,
+        case when recent_days.orders > 0 then recent_days.order_date end as counted_order_date,
+        recent_days.orders as orders_total,
+        recent_days.orders as frequency,
+        coalesce(recent_days.amount, 0) as monetary,
+        recent_days.orders as orders_365d,
+        coalesce(recent_days.amount, 0) as annual_revenue
+    from recent_days
     cross join run
-    where epoch_days.order_date > run.first_date
+    where recent_days.order_date > run.first_date
     union all
     select
-        epoch_days.customer_key,
-        epoch_days.epoch_from,
-        epoch_days.epoch_to,
-        epoch_days.order_date + {{ var('rfm_window_days') }} as moment,
+        recent_days.customer_key,
+        recent_days.epoch_from,
+        recent_days.epoch_to,
+        recent_days.order_date + {{ var('rfm_window_days') }} as moment,
         null as any_order_date,
         null as counted_order_date,
         0 as orders_total,
-        -epoch_days.orders as frequency,
-        -coalesce(epoch_days.amount, 0) as monetary,
+        -recent_days.orders as frequency,
+        -coalesce(recent_days.amount, 0) as monetary,
         0 as orders_365d,
         0 as annual_revenue
-    from epoch_days
+    from recent_days
     cross join run
     where
-        epoch_days.orders > 0
-        and epoch_days.order_date + {{ var('rfm_window_days') }} > run.first_date
-        and epoch_days.order_date + {{ var('rfm_window_days') }} <= run.last_date
+        recent_days.orders > 0
+        and recent_days.order_date + {{ var('rfm_window_days') }} > run.first_date
+        and recent_days.order_date + {{ var('rfm_window_days') }} <= run.last_date
     union all
     select
-        epoch_days.customer_key,
-        epoch_days.epoch_from,
-        epoch_days.epoch_to,
-        epoch_days.order_date + 365 as moment,
+        recent_days.customer_key,
+        recent_days.epoch_from,
+        recent_days.epoch_to,
+        recent_days.order_date + 365 as moment,
         null as any_order_date,
         null as counted_order_date,
         0 as orders_total,
         0 as frequency,
         0 as monetary,
-        -epoch_days.orders as orders_365d,
-        -coalesce(epoch_days.amount, 0) as annual_revenue
-    from epoch_days
+        -recent_days.orders as orders_365d,
+        -coalesce(recent_days.amount, 0) as annual_revenue
+    from recent_days
     cross join run
     where
-        epoch_days.orders > 0
-        and epoch_days.order_date + 365 > run.first_date
-        and epoch_days.order_date + 365 <= run.last_date
+        recent_days.orders > 0
+        and recent_days.order_date + 365 > run.first_date
+        and recent_days.order_date + 365 <= run.last_date
 ),
 
 moments as (

@@ -6,24 +6,32 @@
 -- purchase days up to the run's first date F (one aggregate), each purchase day after F adds one, cumulatively, and
 -- each date D takes the last state on or before it. A night is the opening alone, and the work grows with the
 -- history plus the dates, not their product.
+{% set completed = "orders.status = 'completed'" %}
 {{ epoch_order_days() }},
+
+days_to_first as (
+    {{ epoch_days(completed ~ " and orders.order_date <= run.first_date") }}
+),
+
+days_after_first as (
+    {{ epoch_days(completed ~ " and orders.order_date > run.first_date and orders.order_date <= run.last_date") }}
+),
 
 opening as (
     -- each epoch's purchase days (days with a counted order) up to F
     select
-        epoch_days.customer_key,
-        epoch_days.epoch_from,
-        epoch_days.epoch_to,
+        days_to_first.customer_key,
+        days_to_first.epoch_from,
+        days_to_first.epoch_to,
         run.first_date as moment,
         count(*) as purchase_days,
-        min(epoch_days.order_date) as first_purchase_date,
-        max(epoch_days.order_date) as last_purchase_date,
-        sum(epoch_days.amount) as amount,
-        {{ first_by('epoch_days.amount', 'epoch_days.order_date') }} as first_amount
-    from epoch_days
+        min(days_to_first.order_date) as first_purchase_date,
+        max(days_to_first.order_date) as last_purchase_date,
+        sum(days_to_first.amount) as amount,
+        {{ first_by('days_to_first.amount', 'days_to_first.order_date') }} as first_amount
+    from days_to_first
     cross join run
-    where epoch_days.orders > 0 and epoch_days.order_date <= run.first_date
-    group by epoch_days.customer_key, epoch_days.epoch_from, epoch_days.epoch_to, run.first_date
+    group by days_to_first.customer_key, days_to_first.epoch_from, days_to_first.epoch_to, run.first_date
 ),
 
 moments as (
@@ -31,18 +39,16 @@ moments as (
     select * from opening
     union all
     select
-        epoch_days.customer_key,
-        epoch_days.epoch_from,
-        epoch_days.epoch_to,
-        epoch_days.order_date as moment,
+        customer_key,
+        epoch_from,
+        epoch_to,
+        order_date as moment,
         1 as purchase_days,
-        epoch_days.order_date as first_purchase_date,
-        epoch_days.order_date as last_purchase_date,
-        epoch_days.amount,
-        epoch_days.amount as first_amount
-    from epoch_days
-    cross join run
-    where epoch_days.orders > 0 and epoch_days.order_date > run.first_date
+        order_date as first_purchase_date,
+        order_date as last_purchase_date,
+        amount,
+        amount as first_amount
+    from days_after_first
 ),
 
 running as (
