@@ -14,3 +14,15 @@
 {% macro outcome_horizons() -%}
     {{ return([30, 90, 180]) }}
 {%- endmacro %}
+
+{#- A row per segment dimension, to cross join a relation with: `dimensions.dimension` names it, and
+    dimension_value() reads that dimension's column of each row as it flows (a union of one select per dimension
+    would read the relation once per dimension, and DuckDB keeps a relation read several times whole). -#}
+{% macro dimension_rows(dimensions) -%}
+    (values ('{{ dimensions | join("'), ('") }}')) as dimensions (dimension)
+{%- endmacro %}
+
+{#- The column `prefix ~ dimension` of the dimension a row of dimension_rows() names. -#}
+{% macro dimension_value(dimensions, prefix) -%}
+    case dimensions.dimension{% for dimension in dimensions %} when '{{ dimension }}' then {{ prefix ~ dimension }}{% endfor %} end
+{%- endmacro %}

@@ -41,18 +41,16 @@ pairs as (
 ),
 
 long as (
-    {% for dimension in dimensions %}
-        select
-            as_of_date,
-            previous_date,
-            customer_key,
-            crm_account_id,
-            '{{ dimension }}' as dimension,
-            before_{{ dimension }} as from_segment,
-            after_{{ dimension }} as to_segment
-        from pairs
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select
+        pairs.as_of_date,
+        pairs.previous_date,
+        pairs.customer_key,
+        pairs.crm_account_id,
+        dimensions.dimension,
+        {{ dimension_value(dimensions, 'pairs.before_') }} as from_segment,
+        {{ dimension_value(dimensions, 'pairs.after_') }} as to_segment
+    from pairs
+    cross join {{ dimension_rows(dimensions) }}
 ),
 
 final as (

@@ -19,15 +19,13 @@ history as (
 ),
 
 long as (
-    {% for dimension in dimensions %}
-        select
-            as_of_date,
-            '{{ dimension }}' as dimension,
-            coalesce({{ dimension }}, 'not_scored') as segment,
-            annual_revenue
-        from history
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select
+        history.as_of_date,
+        dimensions.dimension,
+        coalesce({{ dimension_value(dimensions, 'history.') }}, 'not_scored') as segment,
+        history.annual_revenue
+    from history
+    cross join {{ dimension_rows(dimensions) }}
 ),
 
 counted as (

@@ -38,7 +38,7 @@ before as (
         dates.from_date,
         dates.to_date,
         history.*
-    from dates inner join {{ ref('customer_segments_history') }} as history on dates.from_date = history.as_of_date
+    from {{ ref('customer_segments_history') }} as history inner join dates on history.as_of_date = dates.from_date
 ),
 
 after as (
@@ -46,7 +46,7 @@ after as (
         dates.from_date,
         dates.to_date,
         history.*
-    from dates inner join {{ ref('customer_segments_history') }} as history on dates.to_date = history.as_of_date
+    from {{ ref('customer_segments_history') }} as history inner join dates on history.as_of_date = dates.to_date
 ),
 
 pairs as (
@@ -65,16 +65,20 @@ pairs as (
 ),
 
 long as (
-    {% for dimension in dimensions %}
-        select
-            from_date,
-            to_date,
-            '{{ dimension }}' as dimension,
-            case when before_key is null then 'absent' else coalesce(before_{{ dimension }}, 'not_scored') end as from_segment,
-            case when after_key is null then 'absent' else coalesce(after_{{ dimension }}, 'not_scored') end as to_segment
-        from pairs
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select
+        pairs.from_date,
+        pairs.to_date,
+        dimensions.dimension,
+        case
+            when pairs.before_key is null then 'absent'
+            else coalesce({{ dimension_value(dimensions, 'pairs.before_') }}, 'not_scored')
+        end as from_segment,
+        case
+            when pairs.after_key is null then 'absent'
+            else coalesce({{ dimension_value(dimensions, 'pairs.after_') }}, 'not_scored')
+        end as to_segment
+    from pairs
+    cross join {{ dimension_rows(dimensions) }}
 ),
 
 final as (
