@@ -74,8 +74,9 @@ epoch_codes as (
 {#- The body of a CTE of epoch days: one row per customer, epoch and day before the epoch's end with an order of its
     codes that meets `condition` (on `orders` and `run`), whatever its status: `orders` counts the completed ones and
     `amount` sums their totals (null when none has one). Each order is joined once to the epochs of its code and summed
-    per day: a day of two of a customer's codes is one day. A model reads each such CTE once: DuckDB keeps a CTE read
-    twice whole (every epoch day of the history, 28M rows at 3M customers), where read once it flows on. -#}
+    per day: a day of two of a customer's codes is one day. DuckDB keeps a CTE read more than once whole, where read
+    once it flows on: so the days up to the build's first date (every epoch day of the history, 28M rows at 3M
+    customers) are a CTE read once, and only the few days after it may be read more than once. -#}
 {% macro epoch_days(condition) -%}
     select
         epoch_codes.customer_key,

@@ -15,7 +15,7 @@
     {{ return([30, 90, 180]) }}
 {%- endmacro %}
 
-{#- A row per segment dimension, to cross join a relation with: `dimensions.dimension` names it, and
+{#- A row per dimension of `dimensions`, to cross join a relation with: `dimensions.dimension` names it, and
     dimension_value() reads that dimension's column of each row as it flows (a union of one select per dimension
     would read the relation once per dimension, and DuckDB keeps a relation read several times whole). -#}
 {% macro dimension_rows(dimensions) -%}

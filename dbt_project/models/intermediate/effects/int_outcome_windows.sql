@@ -164,22 +164,20 @@ combinations as (
 
 long as (
     -- one row per combination, window and dimension; a customer outside the scored population is in 'not_scored'
-    {% for dimension in dimensions %}
-        select
-            as_of_date,
-            horizon_days,
-            '{{ dimension }}' as dimension,
-            {{ dimension }} as segment,
-            treatment_group,
-            customers,
-            buyers,
-            revenue,
-            revenue_squares,
-            complainers,
-            responders
-        from combinations
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select
+        combinations.as_of_date,
+        combinations.horizon_days,
+        dimensions.dimension,
+        {{ dimension_value(dimensions, 'combinations.') }} as segment,
+        combinations.treatment_group,
+        combinations.customers,
+        combinations.buyers,
+        combinations.revenue,
+        combinations.revenue_squares,
+        combinations.complainers,
+        combinations.responders
+    from combinations
+    cross join {{ dimension_rows(dimensions) }}
 ),
 
 final as (
