@@ -16,7 +16,7 @@ keyed as (
     from source
 ),
 
-scoped as (
+scoped as {{ kept_if_incremental() }} (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
     {{ restage_only(
@@ -44,7 +44,7 @@ texts as (
     from scoped
 ),
 
-typed as (
+typed as {{ inlined_cte() }} (
     select
         *,
         {{ try_cast('responded_at__text', 'timestamptz') }} as responded_at
@@ -53,12 +53,9 @@ typed as (
 
 ranked as {{ kept_if_incremental() }} (
     -- of the rows of one key, the newest load is staged and the others are duplicates
-    select
-        *,
-        row_number() over (
-            partition by response_id order by _loaded_at desc nulls last, responded_at desc nulls last
-        ) as key_rank
-    from typed
+    {% call ranked_within_key('typed', ['response_id']) %}
+        order by _loaded_at desc nulls last, responded_at desc nulls last
+    {% endcall %}
 ),
 
 accounts as (

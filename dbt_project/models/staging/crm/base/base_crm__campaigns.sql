@@ -16,7 +16,7 @@ keyed as (
     from source
 ),
 
-scoped as (
+scoped as {{ kept_if_incremental() }} (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
     {{ restage_only(source('crm', 'campaigns'), ['campaign_id']) }}
@@ -38,7 +38,7 @@ texts as (
     from scoped
 ),
 
-typed as (
+typed as {{ inlined_cte() }} (
     select
         *,
         {{ as_date('start_date__text') }} as start_date,
@@ -48,10 +48,9 @@ typed as (
 
 ranked as (
     -- of the rows of one key, the newest load is staged and the others are duplicates
-    select
-        *,
-        row_number() over (partition by campaign_id order by _loaded_at desc nulls last, campaign_name asc nulls last) as key_rank
-    from typed
+    {% call ranked_within_key('typed', ['campaign_id']) %}
+        order by _loaded_at desc nulls last, campaign_name asc nulls last
+    {% endcall %}
 ),
 
 checked as (

@@ -16,7 +16,7 @@ keyed as (
     from source
 ),
 
-scoped as (
+scoped as {{ kept_if_incremental() }} (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
     {{ restage_only(
@@ -43,7 +43,7 @@ texts as (
     from scoped
 ),
 
-typed as (
+typed as {{ inlined_cte() }} (
     select
         *,
         {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
@@ -53,12 +53,9 @@ typed as (
 
 ranked as {{ kept_if_incremental() }} (
     -- of the rows of one key, the newest change is staged and the others are duplicates
-    select
-        *,
-        row_number() over (
-            partition by contact_id order by updated_at desc nulls last, _loaded_at desc nulls last, full_name asc nulls last
-        ) as key_rank
-    from typed
+    {% call ranked_within_key('typed', ['contact_id']) %}
+        order by updated_at desc nulls last, _loaded_at desc nulls last, full_name asc nulls last
+    {% endcall %}
 ),
 
 accounts as (

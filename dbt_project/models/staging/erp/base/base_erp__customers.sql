@@ -16,7 +16,7 @@ keyed as (
     from source
 ),
 
-scoped as (
+scoped as {{ kept_if_incremental() }} (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
     {{ restage_only(source('erp', 'customers'), ['customer_code']) }}
@@ -42,7 +42,7 @@ texts as (
     from scoped
 ),
 
-typed as (
+typed as {{ inlined_cte() }} (
     select
         *,
         {{ try_cast('created_at__text', 'timestamptz') }} as created_at,
@@ -52,13 +52,9 @@ typed as (
 
 ranked as (
     -- of the rows of one key, the newest change is staged and the others are duplicates
-    select
-        *,
-        row_number() over (
-            partition by customer_code
-            order by updated_at desc nulls last, _loaded_at desc nulls last, customer_name asc nulls last
-        ) as key_rank
-    from typed
+    {% call ranked_within_key('typed', ['customer_code']) %}
+        order by updated_at desc nulls last, _loaded_at desc nulls last, customer_name asc nulls last
+    {% endcall %}
 ),
 
 checked as (

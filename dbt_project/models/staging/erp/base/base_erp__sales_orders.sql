@@ -16,7 +16,7 @@ keyed as (
     from source
 ),
 
-scoped as (
+scoped as {{ kept_if_incremental() }} (
     -- the rows to stage in this build: every row on a first or full build, the changed keys' otherwise
     select * from keyed
     {{ restage_only(
@@ -42,7 +42,7 @@ texts as (
     from scoped
 ),
 
-typed as (
+typed as {{ inlined_cte() }} (
     select
         *,
         {{ as_date('order_date__text') }} as order_date,
@@ -53,12 +53,9 @@ typed as (
 
 ranked as {{ kept_if_incremental() }} (
     -- of the rows of one key, the newest change is staged and the others are duplicates
-    select
-        *,
-        row_number() over (
-            partition by order_id order by updated_at desc nulls last, _loaded_at desc nulls last, status asc nulls last
-        ) as key_rank
-    from typed
+    {% call ranked_within_key('typed', ['order_id']) %}
+        order by updated_at desc nulls last, _loaded_at desc nulls last, status asc nulls last
+    {% endcall %}
 ),
 
 customers as (
