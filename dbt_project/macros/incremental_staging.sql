@@ -115,6 +115,31 @@
     group by {{ column }}
 {%- endmacro %}
 
+{#- The parent keys the rows of named_by name that are unknown to the parent or were rejected by it, with
+    is_known and is_staged: the few a child's rows are joined with, instead of every key the parent holds. Joined
+    with every parent key, the child's rows are the probe side of a join whose hash table does not fit in memory
+    once the parent is large, and DuckDB spills every row, all its columns, to disk (at 10M customers, 224M order
+    lines against 100M orders). Here only the keys are: the named keys once each, against the parent's states. -#}
+{% macro parent_exceptions(parent, column, named_by) -%}
+    select
+        named.{{ column }},
+        parent.{{ column }} is not null as is_known,
+        parent.is_staged
+    from (select distinct {{ column }} from {{ named_by }} where {{ column }} is not null) as named
+    left join ({{ parent_states(parent, column, named_by=named_by) }}) as parent on named.{{ column }} = parent.{{ column }}
+    where parent.{{ column }} is null or not parent.is_staged
+{%- endmacro %}
+
+{#- Whether the parent a row names exists (key: the row's column naming it; exceptions: its parent_exceptions). -#}
+{% macro parent_known(key, exceptions) -%}
+    coalesce({{ exceptions }}.is_known, {{ key }} is not null)
+{%- endmacro %}
+
+{#- Whether a row of the parent a row names was staged: null when it names none that exists. -#}
+{% macro parent_staged(key, exceptions) -%}
+    case when {{ exceptions }}.is_known is not null then {{ exceptions }}.is_staged when {{ key }} is not null then true end
+{%- endmacro %}
+
 {#- Written after `ranked as` in a base model with parents: in an incremental build the rows to stage are worked
     out once and kept (materialized_cte), not inlined into the join with their parents' states: inlined, the key
     of every landed row, the ranking and the parents' states together ran out of DuckDB's 3GB in a 3M-customer

@@ -59,23 +59,23 @@ ranked as {{ kept_if_incremental() }} (
 ),
 
 accounts as (
-    -- each account key and whether a row of it was staged: a response of a rejected account is rejected too
-    {{ parent_states(ref('base_crm__accounts'), 'account_id', named_by='ranked') }}
+    -- the accounts the responses name that are unknown or were rejected: a response of a rejected account is rejected too
+    {{ parent_exceptions(ref('base_crm__accounts'), 'account_id', named_by='typed') }}
 ),
 
 campaigns as (
     -- likewise for campaigns
-    {{ parent_states(ref('base_crm__campaigns'), 'campaign_id', named_by='ranked') }}
+    {{ parent_exceptions(ref('base_crm__campaigns'), 'campaign_id', named_by='typed') }}
 ),
 
 linked as (
     -- whether the parents this row names exist, and whether they were staged
     select
         ranked.*,
-        accounts.account_id is not null as is_account_known,
-        accounts.is_staged as is_account_staged,
-        campaigns.campaign_id is not null as is_campaign_known,
-        campaigns.is_staged as is_campaign_staged
+        {{ parent_known('ranked.account_id', 'accounts') }} as is_account_known,
+        {{ parent_staged('ranked.account_id', 'accounts') }} as is_account_staged,
+        {{ parent_known('ranked.campaign_id', 'campaigns') }} as is_campaign_known,
+        {{ parent_staged('ranked.campaign_id', 'campaigns') }} as is_campaign_staged
     from ranked
     left join accounts on ranked.account_id = accounts.account_id
     left join campaigns on ranked.campaign_id = campaigns.campaign_id

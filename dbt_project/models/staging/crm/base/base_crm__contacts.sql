@@ -59,16 +59,16 @@ ranked as {{ kept_if_incremental() }} (
 ),
 
 accounts as (
-    -- each account key and whether a row of it was staged: a contact of a rejected account is rejected too
-    {{ parent_states(ref('base_crm__accounts'), 'account_id', named_by='ranked') }}
+    -- the accounts the contacts name that are unknown or were rejected: a contact of a rejected account is rejected too
+    {{ parent_exceptions(ref('base_crm__accounts'), 'account_id', named_by='typed') }}
 ),
 
 linked as (
     -- whether the parents this row names exist, and whether they were staged
     select
         ranked.*,
-        accounts.account_id is not null as is_account_known,
-        accounts.is_staged as is_account_staged
+        {{ parent_known('ranked.account_id', 'accounts') }} as is_account_known,
+        {{ parent_staged('ranked.account_id', 'accounts') }} as is_account_staged
     from ranked
     left join accounts on ranked.account_id = accounts.account_id
 ),

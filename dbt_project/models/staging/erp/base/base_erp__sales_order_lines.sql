@@ -63,16 +63,16 @@ ranked as {{ kept_if_incremental() }} (
 ),
 
 orders as (
-    -- each order key and whether a row of it was staged: a line of a rejected order is rejected too
-    {{ parent_states(ref('base_erp__sales_orders'), 'order_id', named_by='ranked') }}
+    -- the orders the lines name that are unknown or were rejected: a line of a rejected order is rejected too
+    {{ parent_exceptions(ref('base_erp__sales_orders'), 'order_id', named_by='typed') }}
 ),
 
 linked as (
     -- whether the order this line names exists, and whether it was staged
     select
         ranked.*,
-        orders.order_id is not null as is_order_known,
-        orders.is_staged as is_order_staged
+        {{ parent_known('ranked.order_id', 'orders') }} as is_order_known,
+        {{ parent_staged('ranked.order_id', 'orders') }} as is_order_staged
     from ranked
     left join orders on ranked.order_id = orders.order_id
 ),

@@ -59,16 +59,16 @@ ranked as {{ kept_if_incremental() }} (
 ),
 
 customers as (
-    -- each customer code and whether a row of it was staged: an order of a rejected customer is rejected too
-    {{ parent_states(ref('base_erp__customers'), 'customer_code', named_by='ranked') }}
+    -- the customers the orders name that are unknown or were rejected: an order of a rejected customer is rejected too
+    {{ parent_exceptions(ref('base_erp__customers'), 'customer_code', named_by='typed') }}
 ),
 
 linked as (
     -- whether the parents this row names exist, and whether they were staged
     select
         ranked.*,
-        customers.customer_code is not null as is_customer_known,
-        customers.is_staged as is_customer_staged
+        {{ parent_known('ranked.customer_code', 'customers') }} as is_customer_known,
+        {{ parent_staged('ranked.customer_code', 'customers') }} as is_customer_staged
     from ranked
     left join customers on ranked.customer_code = customers.customer_code
 ),
