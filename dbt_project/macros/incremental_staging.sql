@@ -116,10 +116,9 @@
 {%- endmacro %}
 
 {#- The parent keys the rows of named_by name that are unknown to the parent or were rejected by it, with
-    is_known and is_staged: the few a child's rows are joined with, instead of every key the parent holds. Joined
-    with every parent key, the child's rows are the probe side of a join whose hash table does not fit in memory
-    once the parent is large, and DuckDB spills every row, all its columns, to disk (at 10M customers, 224M order
-    lines against 100M orders). Here only the keys are: the named keys once each, against the parent's states. -#}
+    is_known and is_staged: the few a child's rows are joined with, instead of every key the parent holds (at 10M
+    customers, every one of 224M order lines, with all its columns, probed a hash table of 100M orders' states).
+    Here only keys meet the parent's states: the named keys, once each. -#}
 {% macro parent_exceptions(parent, column, named_by) -%}
     select
         named.{{ column }},
@@ -143,7 +142,9 @@
 {#- Written after `ranked as` in a base model with parents: in an incremental build the rows to stage are worked
     out once and kept (materialized_cte), not inlined into the join with their parents' states: inlined, the key
     of every landed row, the ranking and the parents' states together ran out of DuckDB's 3GB in a 3M-customer
-    night's order lines; kept, the same staging took 26 s. A first or full build streams every row instead. -#}
+    night's order lines; kept, the same staging took 26 s. Written after `scoped as` too: the ranking reads the
+    typed rows more than once, and each read would find the keys to stage again. A first or full build streams
+    every row instead. -#}
 {% macro kept_if_incremental() -%}
     {%- if is_incremental() %}{{ materialized_cte() }}{% endif -%}
 {%- endmacro %}

@@ -1,8 +1,9 @@
 {#- The rows of a relation, each with its rank among the rows of its key: key_rank 1 for the row staged, the first
     by the `order by` the call's body gives; the others are duplicates. Only the rows of keys landed more than once
-    are ranked by a window: a window over every landed row holds and sorts all of them (a 10M-customer first build
-    of the order lines spilled 40 GB of them to disk), and almost every key has one row. The relation is read three
-    times: name it `as {{ inlined_cte() }}`. Null key parts are one key, as in a window's partition.
+    are ranked by a window: a window over every landed row holds and sorts all of them, and almost every key has one
+    row (at 10M customers, a first build staged the order lines in 778.9 s this way, 1,297.9 s with the window). The
+    relation is read more than once: name it `as {{ inlined_cte() }}`. Null key parts are one key, as in a window's
+    partition.
         {% call ranked_within_key('typed', ['order_id', 'line_no']) %} order by _loaded_at desc nulls last {% endcall %}
 -#}
 {% macro ranked_within_key(relation, key_columns) -%}
