@@ -1,26 +1,3 @@
 {{ config(tags=['cross_db']) }}
--- inlined_cte: a CTE written with it is read as any CTE, by each query that names it. Returns the cases that
--- fail.
-with cases as {{ inlined_cte() }} (
-    select
-        1 as given,
-        1 as expected
-    union all
-    select
-        2 as given,
-        2 as expected
-),
-
-results as (
-    -- the cases read twice: each case counts the cases up to it
-    select
-        cases.given,
-        cases.expected,
-        count(*) as actual
-    from cases
-    inner join cases as again on cases.given >= again.given
-    group by cases.given, cases.expected
-)
-
-select * from results
-where not coalesce(actual = expected, actual is null and expected is null)
+-- inlined_cte: a CTE written with it is read as any CTE, by each query that names it. Returns the cases that fail.
+{{ cte_hint_test(inlined_cte()) }}
