@@ -118,7 +118,7 @@ def test_the_warehouse_judges_a_load_as_gx_pandas_judges_the_same_rows(landed, t
     """Every load-level check, judged by GX in DuckDB, gives the outcome GX's pandas gives on the same typed rows
     (the demo sources carry planted dirt, so checks fail, with counts and samples to compare)."""
     checks = [e for e in load_suite(table.qualified)["expectations"] if runner.scope(e) == runner.LOAD]
-    query = runner.frame_query(table, raw_table_name(table), columns_named(table, checks), "", whole_table=True)
+    query = runner.frame_query(table, raw_table_name(table), columns_named(table, checks), "", True, "Asia/Shanghai")
     with duck.connect(landed, timezone="Asia/Shanghai") as con:
         rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
         in_duckdb = runner.run_suite(table, checks, runner.InWarehouse(con, query), {}, rows=rows)
@@ -133,6 +133,30 @@ def test_the_warehouse_judges_a_load_as_gx_pandas_judges_the_same_rows(landed, t
                   for outcomes in (in_duckdb, in_pandas)]  # fmt: skip
     assert sorted(comparable[0], key=str) == sorted(comparable[1], key=str)
     assert not any(o.observed.startswith("error") for o in in_duckdb), [o.observed for o in in_duckdb]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", "UTC"])
+def test_a_moment_is_read_as_local_time_as_converting_it_reads_it(zone):
+    """A moment written without a zone is cast directly, except in the hours the zone's clocks skip: every text reads
+    as converting it to an instant and back reads it, around every clock change of the zone and in other forms."""
+    skipped = runner.skipped_hours(zone)
+    assert bool(skipped) == (zone != "UTC")
+    if zone == "America/New_York":
+        assert datetime(2026, 3, 8, 2) in skipped and datetime(2026, 3, 8, 12) not in skipped
+    around = {hour + timedelta(minutes=minutes) for hour in skipped for minutes in range(-90, 150, 5)}
+    texts = [f"{moment:%Y-%m-%d %H:%M:%S}" for moment in sorted(around)] + [
+        "2026-06-30 12:34:56", "2026-06-30T12:34:56.123456", "2026-06-30 12:34", "2026-06-30", "2026-02-30 10:00:00",
+        "2026-06-30 12:34:56+00:00", "2026-06-30T04:00:00Z", "2026-06-30 12:34:56-05:30", "1850-01-01 08:00:00",
+        "2150-07-01 08:00:00", "30/06/2026", "not a moment", "",
+    ]  # fmt: skip
+    with duck.connect(timezone=zone) as con:
+        con.execute("CREATE TABLE texts (value VARCHAR)")
+        con.executemany("INSERT INTO texts VALUES (?)", [[text] for text in texts])
+        differing = con.execute(
+            f"SELECT value, {runner.local_moment('value', zone)} AS direct, CAST(TRY_CAST(value AS TIMESTAMPTZ) "
+            "AS TIMESTAMP) AS converted FROM texts WHERE direct IS DISTINCT FROM converted"
+        ).fetchall()
+    assert differing == []
 
 
 def test_the_checks_see_the_load_inside_its_transaction_and_leave_it_to_the_landing():
