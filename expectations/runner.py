@@ -174,10 +174,14 @@ def columns_named(table: Table, expectations: list[dict]) -> list[str]:
 def frame_query(table: Table, raw_table: str, columns: list[str], load_id: str, whole_table: bool, zone: str) -> str:
     """The load's rows (all the table's if the load replaced it), these columns typed, as a query (each column's
     text normalised once, then typed)."""
-    texts = [f"{normalised(table.column(name))} AS {quote(name)}" for name in columns if name not in LOAD_COLUMNS]
+    # the load columns are read from _loaded_at as it is (named once however many of them are)
+    texts = dict.fromkeys(
+        "_loaded_at" if name in LOAD_COLUMNS else f"{normalised(table.column(name))} AS {quote(name)}"
+        for name in columns
+    )
     items = [f"{column_expression(table, name, zone, quote(name))} AS {quote(name)}" for name in columns]
     where = "" if whole_table else f"WHERE _load_id = {literal(load_id)}"
-    inner = f"SELECT {', '.join([*texts, '_loaded_at'])} FROM {raw_table} {where}"
+    inner = f"SELECT {', '.join(texts) or '1 AS _row'} FROM {raw_table} {where}"
     return f"SELECT {', '.join(items) or '1 AS _row'} FROM ({inner}) AS texts"
 
 
