@@ -29,10 +29,9 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -110,11 +109,12 @@ def validate(
     rows = count if whole_table else con.execute(f"SELECT count(*) FROM {raw_table}").fetchone()[0]
     frame = pd.DataFrame(index=pd.RangeIndex(rows))
     outcomes += run_suite(table, [e for e in on_table if e not in on_aggregates], frame, parameters, rows=rows)
+    # on a full load the typed rows are the table's; otherwise the table's rows are typed here, as a load's are
+    every_row = frame_query(table, raw_table, columns_named(table, on_aggregates), load_id, True, zone)
+    relation = JUDGED if whole_table else f"({every_row}) AS typed_rows"
     for function in sorted({AGGREGATES[e["type"]] for e in on_aggregates}):
         of_function = [e for e in on_aggregates if AGGREGATES[e["type"]] == function]
-        # on a full load the typed rows are the table's; otherwise the table's columns are typed here
-        relation, column = (JUDGED, quote) if whole_table else (raw_table, partial(column_expression, table, zone=zone))
-        frame, judged = aggregate_frame(con, relation, of_function, function, column)
+        frame, judged = aggregate_frame(con, relation, of_function, function)
         outcomes += run_suite(table, judged, frame, parameters, rows=rows)
     # (on a failure the landing rolls back, and the temporary table with it)
     con.execute(f"DROP TABLE {JUDGED}")
@@ -122,42 +122,38 @@ def validate(
 
 
 def aggregate_frame(
-    con: duckdb.DuckDBPyConnection, relation: str, expectations: list[dict], function: str, column: Callable
+    con: duckdb.DuckDBPyConnection, relation: str, expectations: list[dict], function: str
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """One row: the aggregate (max or min) of each expectation's column over the relation's rows that meet its
-    row condition, column(name) being a column as the checks see it; and the expectations, their row conditions
-    applied here."""
+    """One row: the aggregate (max or min) of each expectation's column over the relation's rows (typed as the
+    checks see them) that meet its row condition; and the expectations, their row conditions applied here."""
     items, judged = [], []
     for expectation in expectations:
         kwargs = dict(expectation["kwargs"])
-        value = column(kwargs["column"])
+        value = quote(kwargs["column"])
         condition = kwargs.pop("row_condition", None)
         kwargs.pop("condition_parser", None)
         if condition:
-            value = f"{value}) FILTER (WHERE {sql_condition(condition, column)}"
+            value = f"{value}) FILTER (WHERE {sql_condition(condition)}"
         items.append(f"{function}({value}) AS {quote(kwargs['column'])}")
         judged.append({**expectation, "kwargs": kwargs})
     frame = con.execute(f"SELECT {', '.join(items)} FROM {relation}").arrow().read_all().to_pandas()
     return frame, judged
 
 
-def sql_condition(condition: str, column: Callable) -> str:
-    """A suite's row condition (`a <= b`: two columns compared) as SQL, column(name) giving each column."""
+def sql_condition(condition: str) -> str:
+    """A suite's row condition (`a <= b`: two columns compared) as SQL."""
     match = re.fullmatch(r"(\w+) (<=|<|>=|>|==|!=) (\w+)", condition.strip())
     if not match:
         raise ValueError(f"row condition {condition!r} cannot be judged in the warehouse")
     left, operator, right = match.groups()
     operator = "=" if operator == "==" else operator
-    return f"{column(left)} {operator} {column(right)}"
+    return f"{quote(left)} {operator} {quote(right)}"
 
 
-def column_expression(table: Table, name: str, zone: str, text: str | None = None) -> str:
-    """A contract or load column as the frames hold it, from its normalised text (SQL) when given (moments as local
-    time in the session's time zone)."""
-    if name in LOAD_COLUMNS:
-        return LOAD_COLUMNS[name]
-    column = table.column(name)
-    return typed(column, text or normalised(column), zone)
+def column_expression(table: Table, name: str, zone: str) -> str:
+    """A contract or load column as the frames hold it, from the column of that name normalised or read below it
+    (frame_query; moments as local time in the session's time zone)."""
+    return LOAD_COLUMNS[name] if name in LOAD_COLUMNS else typed(table.column(name), quote(name), zone)
 
 
 def columns_named(table: Table, expectations: list[dict]) -> list[str]:
@@ -179,7 +175,7 @@ def frame_query(table: Table, raw_table: str, columns: list[str], load_id: str, 
         "_loaded_at" if name in LOAD_COLUMNS else f"{normalised(table.column(name))} AS {quote(name)}"
         for name in columns
     )
-    items = [f"{column_expression(table, name, zone, quote(name))} AS {quote(name)}" for name in columns]
+    items = [f"{column_expression(table, name, zone)} AS {quote(name)}" for name in columns]
     where = "" if whole_table else f"WHERE _load_id = {literal(load_id)}"
     inner = f"SELECT {', '.join(texts) or '1 AS _row'} FROM {raw_table} {where}"
     return f"SELECT {', '.join(items) or '1 AS _row'} FROM ({inner}) AS texts"
