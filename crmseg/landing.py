@@ -29,6 +29,14 @@ from crmseg.errors import SourceError
 from crmseg.quality import CheckOutcome, QualityGateFailed
 from crmseg.sources import SourceLocation
 
+# DuckDB's reading of the plain text a typed SQLite read takes moments from (sources.SQLITE_PLAIN_MOMENTS)
+PLAIN_MOMENT_PATTERNS = {"DATE": r"\d{4}-\d{2}-\d{2}", "TIMESTAMP": r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?"}
+
+
+class _TypedReadFailed(Exception):
+    """A SQLite value did not fit its column's declared type: the table is read as text instead."""
+
+
 # (connection, contract table, raw table, load id, whether the load replaced the table) -> outcomes
 Validator = Callable[[duckdb.DuckDBPyConnection, Table, str, str, bool], list[CheckOutcome]]
 
@@ -149,6 +157,36 @@ class _Landing:
             narrowed = self._narrowed(table.name, columns) or relation
             source_sql = f"{select} FROM {narrowed} WHERE {self._changed_since_mark(columns)}"
 
+        # a SQLite table landed whole is read as the types its columns declare where every value reads as its text
+        # does, else (or when a value does not fit its column's type after all) as text
+        read_columns = [c for c in table.column_names if c in columns]
+        if self.mode == "full" and relation and self.location.reads_typed(con, table.name, relation, read_columns):
+            try:
+                with self.location.typed_reads(con):
+                    landed = self._write(source_sql, columns, new_mark, started, typed=True)
+            except _TypedReadFailed:
+                landed = self._write(source_sql, columns, new_mark, started)
+        else:
+            landed = self._write(source_sql, columns, new_mark, started)
+        rows_extracted, rows_in_raw, new_mark, checks = landed
+        return LandingResult(
+            table=table.qualified,
+            raw_table=self.raw,
+            mode=self.mode,
+            rows_extracted=rows_extracted,
+            rows_in_raw=rows_in_raw,
+            high_water_mark=new_mark,
+            load_id=self.load_id,
+            location=self.location.describe(),
+            missing_optional_columns=missing_optional,
+            seconds=time.monotonic() - started,
+            checks=tuple(checks),
+        )
+
+    def _write(self, source_sql: str, columns: dict, new_mark, started: float, typed: bool = False) -> tuple:
+        """The load in one transaction: (rows extracted, rows in the raw table, the new mark, the checks' outcomes).
+        A typed read that fails raises _TypedReadFailed, the transaction rolled back."""
+        con, table = self.con, self.table
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{table.source}")
@@ -157,7 +195,11 @@ class _Landing:
             try:
                 con.execute(f"{create} {target} AS {source_sql}")
             except duckdb.Error as exc:
+                if typed:
+                    raise _TypedReadFailed from None
                 raise SourceError(table.source, table.name, f"cannot read: {exc}") from None
+            if self.mode == "incremental":
+                self._conform_batch()
             self._check_types(target, columns)
             rows_extracted = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             if self.mode == "incremental":
@@ -174,19 +216,7 @@ class _Landing:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        return LandingResult(
-            table=table.qualified,
-            raw_table=self.raw,
-            mode=self.mode,
-            rows_extracted=rows_extracted,
-            rows_in_raw=rows_in_raw,
-            high_water_mark=new_mark,
-            load_id=self.load_id,
-            location=self.location.describe(),
-            missing_optional_columns=missing_optional,
-            seconds=time.monotonic() - started,
-            checks=tuple(checks),
-        )
+        return rows_extracted, rows_in_raw, new_mark, checks
 
     # -- building the read ------------------------------------------------------------
 
@@ -367,6 +397,39 @@ class _Landing:
                     f"{count} {'value is' if count == 1 else 'values are'} not {c.type} (first: {example!r})",
                     column=c.name,
                 )
+
+    def _conform_batch(self) -> None:
+        """Give the batch's text columns the raw table's types where the raw table holds another (a SQLite table
+        landed whole, read typed: SourceLocation.reads_typed) and every value reads as that type exactly, as the
+        typed read would have read it; where one does not, the raw table's column becomes text, values as they are."""
+        con, raw = self.con, self.raw
+        raw_types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
+        batch_types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE _batch)").fetchall())
+        differing = [
+            (c, raw_types[c])
+            for c in self.table.column_names
+            if batch_types[c] == "VARCHAR" != raw_types.get(c, "VARCHAR")
+        ]
+        if not differing:
+            return
+        fits = []
+        for c, type_ in differing:
+            exact = f"TRY_CAST({c} AS {type_}) IS NOT NULL"
+            if type_ in PLAIN_MOMENT_PATTERNS:
+                exact += f" AND regexp_full_match({c}, '{PLAIN_MOMENT_PATTERNS[type_]}')"
+            elif type_ not in ("BIGINT", "DOUBLE"):
+                exact = "false"
+            fits.append(f"count(*) FILTER ({c} IS NOT NULL AND NOT ({exact})) = 0")
+        cast = []
+        for (c, type_), fit in zip(
+            differing, con.execute(f"SELECT {', '.join(fits)} FROM _batch").fetchone(), strict=True
+        ):
+            if fit:
+                cast.append(f"CAST({c} AS {type_}) AS {c}")
+            else:
+                con.execute(f"ALTER TABLE {raw} ALTER {c} TYPE VARCHAR")
+        if cast:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * REPLACE ({', '.join(cast)}) FROM _batch")
 
     def _upsert(self) -> None:
         raw, key = self.raw, self.table.key

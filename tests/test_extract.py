@@ -257,6 +257,67 @@ def test_an_incremental_sqlite_read_misses_no_moment_written_otherwise(tmp_path)
     assert landed.rows_extracted < landed.rows_in_raw / 10
 
 
+def raw_types(warehouse: Path, qualified: str, *columns: str) -> tuple[str, ...]:
+    table = contract.table(qualified)
+    with duck.connect(warehouse, read_only=True) as con:
+        types = dict(
+            con.execute(f"SELECT column_name, column_type FROM (DESCRIBE raw_{table.source}.{table.name})").fetchall()
+        )
+    return tuple(types[c] for c in columns)
+
+
+def test_a_sqlite_table_lands_typed_where_every_value_reads_as_its_declared_type_and_as_text_otherwise(tmp_path):
+    """Typed where each value is what its text reads as; a night's value that is not turns its column to text; a
+    full load with such a value (a number that is text, a moment with a zone) reads the table as text. No row lost."""
+    backend = embedded(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = land_all(warehouse, backend)
+    assert (
+        raw_types(warehouse, "erp.sales_order_lines", "line_no", "quantity", "line_amount")
+        == ("BIGINT",) + ("DOUBLE",) * 2
+    )
+    assert raw_types(warehouse, "erp.sales_orders", "order_date", "updated_at") == ("DATE", "TIMESTAMP")
+    with duck.connect(warehouse, read_only=True) as con:
+        customer = con.execute("SELECT min(customer_code) FROM raw_erp.sales_orders").fetchone()[0]
+
+    # a night of plain values: the batch takes the raw table's types
+    backend.erp.execute("sales_orders", NEW_ORDER.format(customer=customer))
+    backend.erp.execute("sales_order_lines", NEW_LINES)
+    land_all(warehouse, backend, overlap=timedelta(0))
+    assert raw_types(warehouse, "erp.sales_order_lines", "line_no", "quantity") == ("BIGINT", "DOUBLE")
+    assert raw_types(warehouse, "erp.sales_orders", "updated_at") == ("TIMESTAMP",)
+    assert ("SO-TEST-1", "2", "234.5") in {row[:2] + row[-1:] for row in contents(warehouse, "erp.sales_order_lines")}
+
+    # a night with a moment written with its zone and a quantity that is not a number: those columns become text
+    backend.erp.execute(
+        "sales_orders",
+        "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) "
+        f"VALUES ('SO-TEST-2', '{customer}', '2026-07-01', 'completed', 5.00, '2026-07-01T03:00:00Z')",
+    )
+    backend.erp.execute(
+        "sales_order_lines",
+        "INSERT INTO sales_order_lines (order_id, line_no, product_code, product_category, quantity, unit_price, "
+        "discount_amount, line_amount) VALUES ('SO-TEST-2', 1, 'P-1', 'software', 'n/a', 5.00, 0.00, 5.00)",
+    )
+    night = land_all(warehouse, backend, overlap=timedelta(0))
+    assert raw_types(warehouse, "erp.sales_order_lines", "line_no", "quantity") == ("BIGINT", "VARCHAR")
+    assert raw_types(warehouse, "erp.sales_orders", "order_date", "updated_at") == ("DATE", "VARCHAR")
+    quantities = {row[:2]: row[4] for row in contents(warehouse, "erp.sales_order_lines")}
+    assert float(quantities["SO-TEST-1", "2"]) == 1 and quantities["SO-TEST-2", "1"] == "n/a"
+    assert ("SO-TEST-2", "2026-07-01T03:00:00Z") in {
+        (row[0], row[5]) for row in contents(warehouse, "erp.sales_orders")
+    }
+    landed = {q: first[q].rows_in_raw for q in ("erp.sales_orders", "erp.sales_order_lines")}
+    assert night["erp.sales_orders"].rows_in_raw == landed["erp.sales_orders"] + 2
+    assert night["erp.sales_order_lines"].rows_in_raw == landed["erp.sales_order_lines"] + 3
+
+    again = land_all(warehouse, backend, full_refresh=True)
+    assert raw_types(warehouse, "erp.sales_order_lines", "line_no", "quantity") == ("VARCHAR", "VARCHAR")
+    assert raw_types(warehouse, "erp.sales_orders", "order_date", "updated_at") == ("VARCHAR", "VARCHAR")
+    assert {q: r.rows_in_raw for q, r in again.items()} == {q: r.rows_in_raw for q, r in night.items()}
+    assert ("SO-TEST-2", "1", "n/a") in {row[:2] + row[4:5] for row in contents(warehouse, "erp.sales_order_lines")}
+
+
 def test_full_refresh_reloads_everything(tmp_path):
     backend = embedded(tmp_path)
     warehouse = tmp_path / "warehouse.duckdb"
