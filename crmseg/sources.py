@@ -86,7 +86,8 @@ class SourceLocation:
                 raise SourceError(self.source, None, f"SQLite file {path} does not exist")
             target, options = path, "TYPE sqlite, READ_ONLY"
             # SQLite columns hold any type; read them as text so that a stray
-            # value fails the type check with its column, not the scan.
+            # value fails the type check with its column, not the scan (except
+            # where reads_typed finds that every value reads as its type).
             con.execute("SET sqlite_all_varchar = true")
         else:
             target = _libpq_or_mysql_dsn(self.kind, make_url(self.location))

@@ -42,11 +42,13 @@ import numpy as np
 import pandas as pd
 
 from crmseg.contract import (
+    DATE,
     DECIMAL,
     DUCKDB_TYPES,
     EMAIL,
     FULL_WIDTH,
     HALF_WIDTH,
+    INTEGER,
     PHONE,
     TAX_ID,
     TEXT,
@@ -70,6 +72,9 @@ LOAD_COLUMNS = {"_loaded_at": "CAST(_loaded_at AS TIMESTAMP)", "_loaded_on": "CA
 # the load's rows as the load-level checks judge them: a temporary table of the landing's connection
 JUDGED = "_judged_rows"
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
+# (contract type, raw column type) of a raw column the checks read as it is: typed() of its text gives the same value
+# (a SQLite table landed typed, crmseg.sources.SourceLocation.reads_typed), a moment but where moment_as_is converts it
+AS_IT_IS = {(INTEGER, "BIGINT"), (DECIMAL, "DOUBLE"), (DATE, "DATE"), (TIMESTAMP, "TIMESTAMP")}
 # table-level expectations on a column's aggregate, judged on the aggregate the warehouse computes
 AGGREGATES = {"expect_column_max_to_be_between": "max", "expect_column_min_to_be_between": "min"}
 # a moment written without a zone, in the years the time zones' skipped hours are known for (`{0,1}`, not `?`: GX
@@ -97,7 +102,8 @@ def validate(
     # the load's rows, typed once into a temporary table (with the aggregates' columns when they are the table)
     named = columns_named(table, on_load + (on_aggregates if whole_table else []))
     zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
-    load_rows = frame_query(table, raw_table, named, load_id, whole_table, zone)
+    raw_types = raw_column_types(con, raw_table)
+    load_rows = frame_query(table, raw_table, named, load_id, whole_table, zone, raw_types)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {JUDGED} AS {load_rows}")
     # the load-level checks, judged by DuckDB
     count = con.execute(f"SELECT count(*) FROM {JUDGED}").fetchone()[0]
@@ -110,7 +116,7 @@ def validate(
     frame = pd.DataFrame(index=pd.RangeIndex(rows))
     outcomes += run_suite(table, [e for e in on_table if e not in on_aggregates], frame, parameters, rows=rows)
     # on a full load the typed rows are the table's; otherwise the table's rows are typed here, as a load's are
-    every_row = frame_query(table, raw_table, columns_named(table, on_aggregates), load_id, True, zone)
+    every_row = frame_query(table, raw_table, columns_named(table, on_aggregates), load_id, True, zone, raw_types)
     relation = JUDGED if whole_table else f"({every_row}) AS typed_rows"
     for function in sorted({AGGREGATES[e["type"]] for e in on_aggregates}):
         of_function = [e for e in on_aggregates if AGGREGATES[e["type"]] == function]
@@ -150,10 +156,15 @@ def sql_condition(condition: str) -> str:
     return f"{quote(left)} {operator} {quote(right)}"
 
 
-def column_expression(table: Table, name: str, zone: str) -> str:
+def column_expression(table: Table, name: str, zone: str, as_is: bool = False) -> str:
     """A contract or load column as the frames hold it, from the column of that name normalised or read below it
-    (frame_query; moments as local time in the session's time zone)."""
-    return LOAD_COLUMNS[name] if name in LOAD_COLUMNS else typed(table.column(name), quote(name), zone)
+    (frame_query; moments as local time in the session's time zone); `as_is`: the raw column, already of its type."""
+    if name in LOAD_COLUMNS:
+        return LOAD_COLUMNS[name]
+    column = table.column(name)
+    if as_is:
+        return moment_as_is(quote(name), zone) if column.type == TIMESTAMP else quote(name)
+    return typed(column, quote(name), zone)
 
 
 def columns_named(table: Table, expectations: list[dict]) -> list[str]:
@@ -167,18 +178,27 @@ def columns_named(table: Table, expectations: list[dict]) -> list[str]:
     return [c for c in (*table.column_names, *LOAD_COLUMNS) if c in named]
 
 
-def frame_query(table: Table, raw_table: str, columns: list[str], load_id: str, whole_table: bool, zone: str) -> str:
+def frame_query(
+    table: Table, raw_table: str, columns: list[str], load_id: str, whole_table: bool, zone: str, raw_types: dict
+) -> str:
     """The load's rows (all the table's if the load replaced it), these columns typed, as a query (each column's
-    text normalised once, then typed)."""
+    text normalised once, then typed; a raw column already of its type, `raw_types`, read as it is)."""
+    as_is = {name for name in columns if (name in table.column_names and
+                                          (table.column(name).type, raw_types.get(name)) in AS_IT_IS)}  # fmt: skip
     # the load columns are read from _loaded_at as it is (named once however many of them are)
     texts = dict.fromkeys(
-        "_loaded_at" if name in LOAD_COLUMNS else f"{normalised(table.column(name))} AS {quote(name)}"
+        "_loaded_at" if name in LOAD_COLUMNS else quote(name) if name in as_is
+        else f"{normalised(table.column(name))} AS {quote(name)}"
         for name in columns
-    )
-    items = [f"{column_expression(table, name, zone)} AS {quote(name)}" for name in columns]
+    )  # fmt: skip
+    items = [f"{column_expression(table, name, zone, name in as_is)} AS {quote(name)}" for name in columns]
     where = "" if whole_table else f"WHERE _load_id = {literal(load_id)}"
     inner = f"SELECT {', '.join(texts) or '1 AS _row'} FROM {raw_table} {where}"
     return f"SELECT {', '.join(items) or '1 AS _row'} FROM ({inner}) AS texts"
+
+
+def raw_column_types(con: duckdb.DuckDBPyConnection, raw_table: str) -> dict[str, str]:
+    return dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw_table})").fetchall())
 
 
 def normalised(column: Column) -> str:
@@ -222,11 +242,23 @@ def local_moment(value: str, zone: str) -> str:
     moves only the times the zone's clocks skip, so a moment in such an hour, or written with a zone, is converted.
     """
     plain = f"TRY_CAST({value} AS TIMESTAMP)"
-    direct = f"regexp_full_match({value}, '{PLAIN_MOMENT}')"
-    if skipped := skipped_hours(zone):
-        hours = ", ".join(f"TIMESTAMP '{hour}'" for hour in skipped)
-        direct += f" AND date_trunc('hour', {plain}) NOT IN ({hours})"
+    direct = f"regexp_full_match({value}, '{PLAIN_MOMENT}'){not_skipped(plain, zone)}"
     return f"CASE WHEN {direct} THEN {plain} ELSE CAST(TRY_CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+
+
+def moment_as_is(value: str, zone: str) -> str:
+    """A timestamp read as local_moment reads its text: itself, but in a skipped hour or outside PLAIN_MOMENT's
+    years, where its text is converted."""
+    direct = f"year({value}) BETWEEN 1900 AND 2099{not_skipped(value, zone)}"
+    return f"CASE WHEN {direct} THEN {value} ELSE {local_moment(f'CAST({value} AS VARCHAR)', zone)} END"
+
+
+def not_skipped(moment: str, zone: str) -> str:
+    """`AND` the moment is not in an hour the zone's clocks skip (nothing for a zone without any)."""
+    if not (skipped := skipped_hours(zone)):
+        return ""
+    hours = ", ".join(f"TIMESTAMP '{hour}'" for hour in skipped)
+    return f" AND date_trunc('hour', {moment}) NOT IN ({hours})"
 
 
 @cache

@@ -118,8 +118,10 @@ def test_the_warehouse_judges_a_load_as_gx_pandas_judges_the_same_rows(landed, t
     """Every load-level check, judged by GX in DuckDB, gives the outcome GX's pandas gives on the same typed rows
     (the demo sources carry planted dirt, so checks fail, with counts and samples to compare)."""
     checks = [e for e in load_suite(table.qualified)["expectations"] if runner.scope(e) == runner.LOAD]
-    query = runner.frame_query(table, raw_table_name(table), columns_named(table, checks), "", True, "Asia/Shanghai")
     with duck.connect(landed, timezone="Asia/Shanghai") as con:
+        raw = raw_table_name(table)
+        named = columns_named(table, checks)
+        query = runner.frame_query(table, raw, named, "", True, "Asia/Shanghai", runner.raw_column_types(con, raw))
         rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
         in_duckdb = runner.run_suite(table, checks, runner.InWarehouse(con, query), {}, rows=rows)
         frame = con.execute(query).arrow().read_all().to_pandas()
@@ -156,7 +158,35 @@ def test_a_moment_is_read_as_local_time_as_converting_it_reads_it(zone):
             f"SELECT value, {runner.local_moment('value', zone)} AS direct, CAST(TRY_CAST(value AS TIMESTAMPTZ) "
             "AS TIMESTAMP) AS converted FROM texts WHERE direct IS DISTINCT FROM converted"
         ).fetchall()
+        # and a timestamp column (a SQLite table landed typed) as its text reads
+        con.execute("CREATE TABLE moments AS SELECT TRY_CAST(value AS TIMESTAMP) AS value FROM texts")
+        differing += con.execute(
+            f"SELECT value, {runner.moment_as_is('value', zone)} AS as_is, "
+            f"{runner.local_moment('CAST(value AS VARCHAR)', zone)} AS as_text FROM moments "
+            "WHERE as_is IS DISTINCT FROM as_text"
+        ).fetchall()
     assert differing == []
+
+
+@pytest.mark.parametrize("table", contract.TABLES, ids=lambda t: t.qualified)
+def test_the_checks_read_a_typed_raw_column_as_they_read_its_text(landed, table):
+    """A SQLite table lands typed (whole numbers, floats, dates, timestamps): the checks read those columns as they
+    are, and every row they see is the row they see in a copy of the table holding every value as text."""
+    raw = raw_table_name(table)
+    named = [*table.column_names, "_loaded_at", "_loaded_on"]
+    with duck.connect(landed, timezone="Asia/Shanghai") as con:
+        types = runner.raw_column_types(con, raw)
+        assert table.qualified not in ("crm.accounts", "erp.sales_order_lines") or set(types.values()) > {"VARCHAR"}
+        as_text = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in table.column_names)
+        con.execute(f"CREATE TEMP TABLE as_text AS SELECT {as_text}, _load_id, _loaded_at FROM {raw}")
+        text_types = runner.raw_column_types(con, "as_text")
+        typed, from_text = (
+            runner.frame_query(table, relation, named, "", True, "Asia/Shanghai", types_)
+            for relation, types_ in ((raw, types), ("as_text", text_types))
+        )
+        assert con.execute(f"DESCRIBE {typed}").fetchall() == con.execute(f"DESCRIBE {from_text}").fetchall()
+        differing = con.execute(f"({typed} EXCEPT ALL {from_text}) UNION ALL ({from_text} EXCEPT ALL {typed})")
+        assert differing.fetchall() == []
 
 
 def test_the_checks_see_the_load_inside_its_transaction_and_leave_it_to_the_landing():
