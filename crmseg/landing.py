@@ -27,10 +27,7 @@ from crmseg.contract import table as contract_table
 from crmseg.duck import literal, quote
 from crmseg.errors import SourceError
 from crmseg.quality import CheckOutcome, QualityGateFailed
-from crmseg.sources import SourceLocation
-
-# DuckDB's reading of the plain text a typed SQLite read takes moments from (sources.SQLITE_PLAIN_MOMENTS)
-PLAIN_MOMENT_PATTERNS = {"DATE": r"\d{4}-\d{2}-\d{2}", "TIMESTAMP": r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?"}
+from crmseg.sources import PLAIN_MOMENT_REGEX, SourceLocation
 
 
 class _TypedReadFailed(Exception):
@@ -415,8 +412,8 @@ class _Landing:
         fits = []
         for c, type_ in differing:
             exact = f"TRY_CAST({c} AS {type_}) IS NOT NULL"
-            if type_ in PLAIN_MOMENT_PATTERNS:
-                exact += f" AND regexp_full_match({c}, '{PLAIN_MOMENT_PATTERNS[type_]}')"
+            if type_ in PLAIN_MOMENT_REGEX:
+                exact += f" AND regexp_full_match({c}, '{PLAIN_MOMENT_REGEX[type_]}')"
             elif type_ not in ("BIGINT", "DOUBLE"):
                 exact = "false"
             fits.append(f"count(*) FILTER ({c} IS NOT NULL AND NOT ({exact})) = 0")

@@ -36,6 +36,8 @@ DATABASE_KINDS = {
 SQLITE_EXACT_TYPES = {"BIGINT", "DOUBLE", "VARCHAR"}
 _DAY, _TIME = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]", "[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
 SQLITE_PLAIN_MOMENTS = {"DATE": (_DAY, None), "TIMESTAMP": (f"{_DAY}[ T]{_TIME}", f"{_DAY}[ T]{_TIME}.")}
+# the same forms as regular expressions, for DuckDB
+PLAIN_MOMENT_REGEX = {"DATE": r"\d{4}-\d{2}-\d{2}", "TIMESTAMP": r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?"}
 
 
 @dataclass(frozen=True)

@@ -183,14 +183,14 @@ def frame_query(
 ) -> str:
     """The load's rows (all the table's if the load replaced it), these columns typed, as a query (each column's
     text normalised once, then typed; a raw column already of its type, `raw_types`, read as it is)."""
-    as_is = {name for name in columns if (name in table.column_names and
-                                          (table.column(name).type, raw_types.get(name)) in AS_IT_IS)}  # fmt: skip
-    # the load columns are read from _loaded_at as it is (named once however many of them are)
-    texts = dict.fromkeys(
-        "_loaded_at" if name in LOAD_COLUMNS else quote(name) if name in as_is
-        else f"{normalised(table.column(name))} AS {quote(name)}"
-        for name in columns
-    )  # fmt: skip
+    as_is = {n for n in columns if n in table.column_names and (table.column(n).type, raw_types.get(n)) in AS_IT_IS}
+
+    def text(name: str) -> str:
+        if name in LOAD_COLUMNS:  # read from _loaded_at as it is, named once however many of them are read
+            return "_loaded_at"
+        return quote(name) if name in as_is else f"{normalised(table.column(name))} AS {quote(name)}"
+
+    texts = dict.fromkeys(text(name) for name in columns)
     items = [f"{column_expression(table, name, zone, name in as_is)} AS {quote(name)}" for name in columns]
     where = "" if whole_table else f"WHERE _load_id = {literal(load_id)}"
     inner = f"SELECT {', '.join(texts) or '1 AS _row'} FROM {raw_table} {where}"
