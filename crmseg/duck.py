@@ -132,6 +132,11 @@ def connect(
     return con
 
 
+def column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """A table's or query's columns: name -> DuckDB type."""
+    return dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall())
+
+
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 

@@ -400,8 +400,7 @@ class _Landing:
         landed whole, read typed: SourceLocation.reads_typed) and every value reads as that type exactly, as the
         typed read would have read it; where one does not, the raw table's column becomes text, values as they are."""
         con, raw = self.con, self.raw
-        raw_types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
-        batch_types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE _batch)").fetchall())
+        raw_types, batch_types = duck.column_types(con, raw), duck.column_types(con, "_batch")
         differing = [
             (c, raw_types[c])
             for c in self.table.column_names

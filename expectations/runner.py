@@ -56,7 +56,7 @@ from crmseg.contract import (
     Column,
     Table,
 )
-from crmseg.duck import literal, quote
+from crmseg.duck import column_types, literal, quote
 from crmseg.errors import CrmsegError
 from crmseg.quality import CheckOutcome, mask
 
@@ -102,7 +102,7 @@ def validate(
     # the load's rows, typed once into a temporary table (with the aggregates' columns when they are the table)
     named = columns_named(table, on_load + (on_aggregates if whole_table else []))
     zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
-    raw_types = raw_column_types(con, raw_table)
+    raw_types = column_types(con, raw_table)
     load_rows = frame_query(table, raw_table, named, load_id, whole_table, zone, raw_types)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {JUDGED} AS {load_rows}")
     # the load-level checks, judged by DuckDB
@@ -195,10 +195,6 @@ def frame_query(
     where = "" if whole_table else f"WHERE _load_id = {literal(load_id)}"
     inner = f"SELECT {', '.join(texts) or '1 AS _row'} FROM {raw_table} {where}"
     return f"SELECT {', '.join(items) or '1 AS _row'} FROM ({inner}) AS texts"
-
-
-def raw_column_types(con: duckdb.DuckDBPyConnection, raw_table: str) -> dict[str, str]:
-    return dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw_table})").fetchall())
 
 
 def normalised(column: Column) -> str:

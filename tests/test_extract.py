@@ -260,9 +260,7 @@ def test_an_incremental_sqlite_read_misses_no_moment_written_otherwise(tmp_path)
 def raw_types(warehouse: Path, qualified: str, *columns: str) -> tuple[str, ...]:
     table = contract.table(qualified)
     with duck.connect(warehouse, read_only=True) as con:
-        types = dict(
-            con.execute(f"SELECT column_name, column_type FROM (DESCRIBE raw_{table.source}.{table.name})").fetchall()
-        )
+        types = duck.column_types(con, f"raw_{table.source}.{table.name}")
     return tuple(types[c] for c in columns)
 
 
@@ -272,10 +270,8 @@ def test_a_sqlite_table_lands_typed_where_every_value_reads_as_its_declared_type
     backend = embedded(tmp_path)
     warehouse = tmp_path / "warehouse.duckdb"
     first = land_all(warehouse, backend)
-    assert (
-        raw_types(warehouse, "erp.sales_order_lines", "line_no", "quantity", "line_amount")
-        == ("BIGINT",) + ("DOUBLE",) * 2
-    )
+    lines_types = raw_types(warehouse, "erp.sales_order_lines", "line_no", "quantity", "line_amount")
+    assert lines_types == ("BIGINT", "DOUBLE", "DOUBLE")
     assert raw_types(warehouse, "erp.sales_orders", "order_date", "updated_at") == ("DATE", "TIMESTAMP")
     with duck.connect(warehouse, read_only=True) as con:
         customer = con.execute("SELECT min(customer_code) FROM raw_erp.sales_orders").fetchone()[0]

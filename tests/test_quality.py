@@ -121,7 +121,7 @@ def test_the_warehouse_judges_a_load_as_gx_pandas_judges_the_same_rows(landed, t
     with duck.connect(landed, timezone="Asia/Shanghai") as con:
         raw = raw_table_name(table)
         named = columns_named(table, checks)
-        query = runner.frame_query(table, raw, named, "", True, "Asia/Shanghai", runner.raw_column_types(con, raw))
+        query = runner.frame_query(table, raw, named, "", True, "Asia/Shanghai", duck.column_types(con, raw))
         rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
         in_duckdb = runner.run_suite(table, checks, runner.InWarehouse(con, query), {}, rows=rows)
         frame = con.execute(query).arrow().read_all().to_pandas()
@@ -175,11 +175,11 @@ def test_the_checks_read_a_typed_raw_column_as_they_read_its_text(landed, table)
     raw = raw_table_name(table)
     named = [*table.column_names, "_loaded_at", "_loaded_on"]
     with duck.connect(landed, timezone="Asia/Shanghai") as con:
-        types = runner.raw_column_types(con, raw)
+        types = duck.column_types(con, raw)
         assert table.qualified not in ("crm.accounts", "erp.sales_order_lines") or set(types.values()) > {"VARCHAR"}
         as_text = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in table.column_names)
         con.execute(f"CREATE TEMP TABLE as_text AS SELECT {as_text}, _load_id, _loaded_at FROM {raw}")
-        text_types = runner.raw_column_types(con, "as_text")
+        text_types = duck.column_types(con, "as_text")
         typed, from_text = (
             runner.frame_query(table, relation, named, "", True, "Asia/Shanghai", types_)
             for relation, types_ in ((raw, types), ("as_text", text_types))
