@@ -172,7 +172,7 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
         # the changes reached the staging: the late order's lines, one of them rejected, and the rejected customer's
         lines = current("incremental.staging.base_erp__sales_order_lines")
         reasons = dict(
-            con.execute(f"SELECT line_no__text, reject_reasons FROM {lines} WHERE order_id = '{LATE_ORDER}'").fetchall()
+            con.execute(f"SELECT line_no, reject_reasons FROM {lines} WHERE order_id = '{LATE_ORDER}'").fetchall()
         )
         responses_reasons = con.execute(
             f"SELECT DISTINCT reject_reasons FROM {current('incremental.staging.base_crm__campaign_responses')} "
@@ -190,7 +190,7 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
             [rejected_customer],
         ).fetchall()
     assert {table: counts for table, counts in differing.items() if counts != (0, 0)} == {}
-    assert reasons == {"1": "", "2": "invalid_type:quantity"}
+    assert reasons == {1: "", 2: "invalid_type:quantity"}
     assert orders_reasons == [("rejected_parent:customer_code",)]
     assert responses_reasons == [("unknown_parent:campaign_id",)]
     assert 0 < restaged < staged / 10

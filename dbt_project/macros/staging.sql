@@ -58,3 +58,14 @@
 {% macro record_key(columns) -%}
     concat_ws('|', {% for column in columns %}coalesce(cast({{ column }} as {{ string_type() }}), '∅'){{ ", " if not loop.last }}{% endfor %})
 {%- endmacro %}
+
+{#- A base model's rows as it writes them: the text a value was read from (`<column>__text`) only on a rejected row,
+    where it shows what could not be read (quality.rejected_rows keeps that row whole); a staged row has its value
+    typed, and the text it came from stays in the raw table. -#}
+{% macro texts_on_rejected_rows_only(relation, text_columns) -%}
+    {%- set replacements = {} -%}
+    {%- for column in text_columns -%}
+        {%- do replacements.update({column: "case when reject_reasons = '' then null else " ~ column ~ " end"}) -%}
+    {%- endfor -%}
+    {{ select_replacing(relation, replacements) }}
+{%- endmacro %}

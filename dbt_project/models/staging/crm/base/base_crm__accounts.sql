@@ -98,4 +98,10 @@ checked as (
     from ranked
 )
 
-select * from checked
+{{ texts_on_rejected_rows_only('checked', [
+    'city_tier__text',
+    'marketing_consent__text',
+    'created_at__text',
+    'updated_at__text',
+    'is_deleted__text'
+]) }}

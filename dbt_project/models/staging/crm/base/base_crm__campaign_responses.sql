@@ -105,4 +105,4 @@ checked as (
     from linked
 )
 
-select * from checked
+{{ texts_on_rejected_rows_only('checked', ['responded_at__text']) }}

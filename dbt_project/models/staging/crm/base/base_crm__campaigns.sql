@@ -69,4 +69,4 @@ checked as (
     from ranked
 )
 
-select * from checked
+{{ texts_on_rejected_rows_only('checked', ['start_date__text', 'end_date__text']) }}

@@ -95,4 +95,4 @@ checked as (
     from linked
 )
 
-select * from checked
+{{ texts_on_rejected_rows_only('checked', ['created_at__text', 'updated_at__text']) }}

@@ -95,4 +95,10 @@ checked as (
     from linked
 )
 
-select * from checked
+{{ texts_on_rejected_rows_only('checked', [
+    'line_no__text',
+    'quantity__text',
+    'unit_price__text',
+    'discount_amount__text',
+    'line_amount__text'
+]) }}

@@ -98,4 +98,4 @@ checked as (
     from linked
 )
 
-select * from checked
+{{ texts_on_rejected_rows_only('checked', ['order_date__text', 'total_amount__text', 'updated_at__text']) }}

@@ -96,4 +96,9 @@ checked as (
     from ranked
 )
 
-select * from checked
+{{ texts_on_rejected_rows_only('checked', [
+    'created_at__text',
+    'resolved_at__text',
+    'satisfaction_score__text',
+    'updated_at__text'
+]) }}
