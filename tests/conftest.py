@@ -419,6 +419,8 @@ class RunsOverTime:
     published_after: dict[str, pd.DataFrame]
     runs: list[dict]  # the instance's runs: run_id, as_of_dates, success
     chunks: list[str]  # what the backfill logged of its chunks of dates
+    planned: list[str]  # the assets the backfill's run planned to materialize, once per event
+    dates_materialized: set[str]  # the dates the instance holds a materialization of customer_segments for
     reader_rounds: list[dict]  # what tests/serving_reader.py saw during the backfill
 
     @property
@@ -523,6 +525,14 @@ def runs_over_time(tmp_path_factory, demo_sources, built_two_dates) -> RunsOverT
         ]
         logged = dg.DagsterInstance.get().all_logs(backfill.run_id)
         chunks = [event.message for event in logged if event.message.startswith("chunk ")]
+        planned = [
+            event.dagster_event.asset_key.to_user_string()
+            for event in logged
+            if event.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        ]
+        dates_materialized = dg.DagsterInstance.get().get_materialized_partitions(
+            dg.AssetKey(["marts", "customer_segments"])
+        )
 
     return RunsOverTime(
         data_dir=data_dir,
@@ -535,5 +545,7 @@ def runs_over_time(tmp_path_factory, demo_sources, built_two_dates) -> RunsOverT
         published_after=published(data_dir / "serving"),
         runs=runs,
         chunks=chunks,
+        planned=planned,
+        dates_materialized=dates_materialized,
         reader_rounds=reader_rounds(seen),
     )

@@ -95,6 +95,10 @@ def test_a_backfill_is_one_run_and_changes_no_other_date(runs_over_time):
         f"chunk 1 of 2: dbt builds {BACKFILL[0]} .. {END_DATE}",
         f"chunk 2 of 2: dbt builds {NEXT_DAY} .. {NEXT_DAY}",
     ]
+    # Dagster planned each asset once for the three dates (not once a date), and holds each date as materialized
+    assert "marts/customer_segments" in runs_over_time.planned
+    assert len(runs_over_time.planned) == len(set(runs_over_time.planned))
+    assert runs_over_time.dates_materialized == {d.isoformat() for d in (BACKFILL[0], END_DATE, NEXT_DAY)}
     assert sorted(after["as_of_date"].astype(str).unique()) == [
         d.isoformat() for d in (BUILT_DATES[0], BACKFILL[0], END_DATE, NEXT_DAY)
     ]
