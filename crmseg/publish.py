@@ -277,8 +277,9 @@ def has_dates(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    """A relation's (name, type) in order; none when it does not exist."""
     try:
-        return con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall()
+        return list(duck.column_types(con, relation).items())
     except duckdb.CatalogException:
         return []
 
