@@ -105,6 +105,10 @@ def test_a_backfill_is_one_run_and_changes_no_other_date(runs_over_time):
     pd.testing.assert_frame_equal(on(after, *BUILT_DATES), runs_over_time.history_before)
     # the UI's story: every table's row count, and the segments of the last date in Markdown
     assert backfill.materialized["marts/customer_segments_history"]["dagster/row_count"] == len(after)
+    with duck.connect(runs_over_time.warehouse, read_only=True) as con:  # a staged view's, as reconciled
+        for view in ("stg_erp__sales_orders", "stg_crm__accounts"):
+            rows = con.execute(f"SELECT count(*) FROM staging.{view}").fetchone()[0]
+            assert backfill.materialized[f"staging/{view}"]["dagster/row_count"] == rows > 0, view
     segments = backfill.materialized["marts/customer_segments"]
     assert segments["dagster/row_count"] == len(on(after, NEXT_DAY))
     assert (
