@@ -324,9 +324,9 @@ def test_duckdb_limits_reach_crmseg_and_dbt(tmp_path, monkeypatch):
             "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')"
         ).fetchone()
     assert limits == ("953.6 MiB", 1, str(tmp_path / "spill"))
-    # what the dbt profile reads: dbt's DuckDB has a memory limit of its own, 3GB unless set
+    # what the dbt profile reads: dbt's DuckDB has a memory limit of its own, 2.5GB unless set
     assert duck.resource_environment() == {
-        "CRMSEG_DBT_MEMORY_LIMIT": "3GB",
+        "CRMSEG_DBT_MEMORY_LIMIT": "2.5GB",
         "CRMSEG_DUCKDB_THREADS": "1",
         "CRMSEG_DUCKDB_TEMP_DIR": str(tmp_path / "spill"),
     }
@@ -335,6 +335,7 @@ def test_duckdb_limits_reach_crmseg_and_dbt(tmp_path, monkeypatch):
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["crmseg"]["outputs"]["warehouse"]
     options = " ".join(profile["config_options"].values())
     assert set(re.findall(r"env_var\('(CRMSEG_(?:DUCKDB|DBT)_\w+)'", options)) == set(duck.resource_environment())
+    assert f"env_var('CRMSEG_DBT_MEMORY_LIMIT', '{duck.DEFAULT_DBT_MEMORY_LIMIT}')" in options  # the same default
     assert duck.memory_bytes("1.5GiB") == 3 * 2**29 and duck.memory_bytes("500 MB") == 500_000_000
     monkeypatch.setenv("CRMSEG_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(CrmsegError, match="CRMSEG_DUCKDB_MEMORY_LIMIT: not an amount of memory"):
@@ -372,16 +373,16 @@ def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
         con.execute("CREATE SCHEMA raw_crm; CREATE SCHEMA raw_erp")
         con.execute("CREATE TABLE raw_crm.accounts AS SELECT range AS id FROM range(900000)")
         con.execute("CREATE TABLE raw_erp.customers AS SELECT range AS id FROM range(100000)")
-        assert (chunk_days(con, None), chunk_days(con, 30)) == (7, 30)
+        assert (chunk_days(con, None), chunk_days(con, 30)) == (5, 30)  # with the default 2.5GB
         # once segments are built, by the customers of the latest date
         con.execute("CREATE SCHEMA intermediate")
         con.execute(
             "CREATE TABLE intermediate.int_customer_segments AS "
             "SELECT DATE '2026-06-30' + CAST(range // 2000000 AS INTEGER) AS as_of_date FROM range(3500000)"
         )
-        assert chunk_days(con, None) == 4  # 1.5M customers on the latest date
-        monkeypatch.setenv("CRMSEG_DBT_MEMORY_LIMIT", "2GB")
-        assert chunk_days(con, None) == 3  # a smaller limit, fewer dates to a build
+        assert chunk_days(con, None) == 3  # 1.5M customers on the latest date
+        monkeypatch.setenv("CRMSEG_DBT_MEMORY_LIMIT", "1.5GB")
+        assert chunk_days(con, None) == 2  # a smaller limit, fewer dates to a build
     monkeypatch.setenv("CRMSEG_BACKFILL_CHUNK_DAYS", "0")
     with pytest.raises(CrmsegError, match=r"^CRMSEG_BACKFILL_CHUNK_DAYS: not a positive number of days: '0'$"):
         Settings.from_env()
