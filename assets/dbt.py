@@ -121,12 +121,15 @@ def parse_project() -> None:
         raise RuntimeError(f"dbt parse failed: {(done.stdout + done.stderr).strip()[-2000:]}")
 
 
-def dbt_build_args(user_vars: str, full_refresh: bool = False, one_model_at_a_time: bool = False) -> list[str]:
+def dbt_build_args(
+    user_vars: str, full_refresh: bool = False, one_model_at_a_time: bool = False, dates_only: bool = False
+) -> list[str]:
     """The `dbt build` command for a range of as-of dates (which it reads from as_of_environment); user vars may not
     set the dates themselves.
 
     A full refresh rebuilds the incremental staging from every landed row; the history of past runs
-    (int_customer_segments, full_refresh=false) is kept.
+    (int_customer_segments, full_refresh=false) is kept. dates_only builds only what depends on the dates
+    (dbt_project/selectors.yml: a backfill's later chunks).
     """
     try:
         extra = json.loads(user_vars or "{}")
@@ -153,7 +156,24 @@ def dbt_build_args(user_vars: str, full_refresh: bool = False, one_model_at_a_ti
         # model of several dates, or of every landed row, needs all of it (at 3M customers the staging of the order
         # lines and the identity periods ran out of 3 GB together and fit alone)
         *(["--threads", "1"] if one_model_at_a_time else []),
+        # dbt ignores --select and --exclude beside a selector (the selector excludes tag:cross_db too)
+        *(["--selector", DATES_SELECTOR] if dates_only else []),
     ]
+
+
+# the models and tests that depend on the as-of dates (dbt_project/selectors.yml): downstream of DATES_MODEL
+DATES_SELECTOR, DATES_MODEL = "run_dates", "model.crmseg.int_as_of_dates"
+
+
+def downstream(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
+    """The node and every node downstream of it in dbt's graph."""
+    found, todo = set(), [unique_id]
+    while todo:
+        node = todo.pop()
+        if node not in found:
+            found.add(node)
+            todo += manifest["child_map"].get(node, [])
+    return found
 
 
 def as_of_environment(first_date: str, last_date: str) -> dict[str, str]:
@@ -249,16 +269,20 @@ def build_dbt_assets(
     partitions: dg.PartitionsDefinition, data_dir: Path, timezone: str, days_per_build: int | None
 ) -> dg.AssetsDefinition:
     project = dbt_project()
-    tests = {
-        unique_id: node
-        for unique_id, node in json.loads(project.manifest_path.read_text())["nodes"].items()
-        if node["resource_type"] == "test"
+    manifest = json.loads(project.manifest_path.read_text())
+    tests = {unique_id: node for unique_id, node in manifest["nodes"].items() if node["resource_type"] == "test"}
+    translator = CrmsegDbtTranslator(timezone)
+    # the assets a later chunk of a range builds again: those that depend on the dates
+    dated = {
+        translator.get_asset_key(manifest["nodes"][unique_id])
+        for unique_id in downstream(manifest, DATES_MODEL)
+        if manifest["nodes"].get(unique_id, {}).get("resource_type") in ("model", "seed", "snapshot")
     }
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=CrmsegDbtTranslator(timezone),
+        dagster_dbt_translator=translator,
         partitions_def=partitions,
         # a range of dates is one run, not one process per day; dbt builds it a chunk of dates at a time
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -274,16 +298,24 @@ def build_dbt_assets(
         env |= duck.resource_environment()  # the limits dbt_project/profiles.yml reads
         events: list = []  # kept until dbt has ended and released the warehouse, then given row counts
         failure: DagsterDbtCliRuntimeError | None = None
+        # the first chunk builds every selected asset; when all are selected, a later chunk only those that depend on
+        # the dates, since the rest (staging, identity, ...) would come out the same from the same landings (at 1M
+        # customers 20 s a chunk); a subset is built whole in every chunk
+        whole = set(context.selected_asset_keys) == set(context.assets_def.keys) and set(
+            context.selected_asset_check_keys
+        ) == set(context.assets_def.check_keys)
+        again = dated if whole else set(context.selected_asset_keys)
         try:
             with _environment(env):
-                built, to_build = 0, len(context.selected_asset_keys) * len(chunks)
+                built, to_build = 0, len(context.selected_asset_keys) + (len(chunks) - 1) * len(again)
                 # the full refresh restages every landed row once, in the first chunk
                 for number, (first, last) in enumerate(chunks):
                     if len(chunks) > 1:
                         context.log.info(f"chunk {number + 1} of {len(chunks)}: dbt builds {first} .. {last}")
                     full_refresh = config.full_refresh and number == 0
                     heavy = first != last or full_refresh or (first_build and number == 0)
-                    args = dbt_build_args(config.vars, full_refresh, one_model_at_a_time=heavy)
+                    dates_only = whole and number > 0
+                    args = dbt_build_args(config.vars, full_refresh, one_model_at_a_time=heavy, dates_only=dates_only)
                     target = build_target(data_dir, f"{context.run.run_id[:8]}-{number + 1}")
                     with _environment(as_of_environment(first, last)):
                         for event in dbt.cli(args, context=context, target_path=target).stream():

@@ -419,6 +419,7 @@ class RunsOverTime:
     published_after: dict[str, pd.DataFrame]
     runs: list[dict]  # the instance's runs: run_id, as_of_dates, success
     chunks: list[str]  # what the backfill logged of its chunks of dates
+    progress: list[str]  # what it logged of each dbt model built ("dbt k of n: ...")
     planned: list[str]  # the assets the backfill's run planned to materialize, once per event
     dates_materialized: set[str]  # the dates the instance holds a materialization of customer_segments for
     reader_rounds: list[dict]  # what tests/serving_reader.py saw during the backfill
@@ -525,6 +526,7 @@ def runs_over_time(tmp_path_factory, demo_sources, built_two_dates) -> RunsOverT
         ]
         logged = dg.DagsterInstance.get().all_logs(backfill.run_id)
         chunks = [event.message for event in logged if event.message.startswith("chunk ")]
+        progress = [event.message for event in logged if re.match(r"dbt \d+ of \d+: ", event.message)]
         planned = [
             event.dagster_event.asset_key.to_user_string()
             for event in logged
@@ -545,6 +547,7 @@ def runs_over_time(tmp_path_factory, demo_sources, built_two_dates) -> RunsOverT
         published_after=published(data_dir / "serving"),
         runs=runs,
         chunks=chunks,
+        progress=progress,
         planned=planned,
         dates_materialized=dates_materialized,
         reader_rounds=reader_rounds(seen),

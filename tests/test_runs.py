@@ -95,6 +95,14 @@ def test_a_backfill_is_one_run_and_changes_no_other_date(runs_over_time):
         f"chunk 1 of 2: dbt builds {BACKFILL[0]} .. {END_DATE}",
         f"chunk 2 of 2: dbt builds {NEXT_DAY} .. {NEXT_DAY}",
     ]
+    # the second chunk built only what depends on the dates: the staging and the identity came out of the first, and
+    # the progress counted each model built
+    second = runs_over_time.data_dir / "dbt" / "target" / f"{backfill.run_id[:8]}-2" / "run_results.json"
+    rebuilt = {r["unique_id"] for r in json.loads(second.read_text())["results"]}
+    assert {"model.crmseg.int_as_of_dates", "model.crmseg.int_customer_segments"} <= rebuilt
+    assert not {"model.crmseg.base_erp__sales_orders", "model.crmseg.int_link_periods"} & rebuilt
+    progress = runs_over_time.progress
+    assert progress[-1].startswith(f"dbt {len(progress)} of {len(progress)}: ")
     # Dagster planned each asset once for the three dates (not once a date), and holds each date as materialized
     assert "marts/customer_segments" in runs_over_time.planned
     assert len(runs_over_time.planned) == len(set(runs_over_time.planned))
