@@ -300,7 +300,7 @@ def build_dbt_assets(
         failure: DagsterDbtCliRuntimeError | None = None
         # the first chunk builds every selected asset; when all are selected, a later chunk only those that depend on
         # the dates, since the rest (staging, identity, ...) would come out the same from the same landings (at 1M
-        # customers 20 s a chunk); a subset is built whole in every chunk
+        # customers about 20 s a chunk); a subset is built whole in every chunk
         whole = set(context.selected_asset_keys) == set(context.assets_def.keys) and set(
             context.selected_asset_check_keys
         ) == set(context.assets_def.check_keys)
@@ -333,9 +333,9 @@ def build_dbt_assets(
             with warehouse.connect(read_only=True) as con:
                 outcomes += clv.fit_checks(con, dates.start, dates.end)
         record_checks(context, warehouse, outcomes)
-        built = {context.asset_key_for_output(e.output_name) for e in events if isinstance(e, dg.Output)}
+        output_keys = {context.asset_key_for_output(e.output_name) for e in events if isinstance(e, dg.Output)}
         with warehouse.connect(read_only=True) as con:
-            staged = staged_rows(con) if RECONCILIATION in built else {}
+            staged = staged_rows(con) if RECONCILIATION in output_keys else {}
             for event in events:
                 key = context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else None
                 yield with_counts(con, event, key, staged)
@@ -353,7 +353,7 @@ RECONCILIATION = dg.AssetKey(["quality", "raw_reconciliation"])
 
 def staged_rows(con) -> dict[dg.AssetKey, int]:
     """The row count of each staged view as the build's reconciliation counted it: counting a view again finds
-    each key's current row among all the rows its base table holds (at 1M customers 3 s for the six large ones)."""
+    each key's current row among all the rows its base table holds (at 1M customers 1.7 to 2.0 s for the eight)."""
     rows = con.execute("SELECT source_table, staged_rows FROM quality.raw_reconciliation").fetchall()
     return {dg.AssetKey(["staging", "stg_" + table.replace(".", "__")]): count for table, count in rows}
 
