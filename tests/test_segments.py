@@ -336,3 +336,19 @@ def test_a_model_that_cannot_be_fitted_leaves_its_columns_null_and_warns(built_c
     assert list(checks["check_name"]) == [f"bg_nbd_fit_{END_DATE}", f"gamma_gamma_fit_{END_DATE}"]
     assert (checks["severity"] == "warn").all() and not checks["passed"].any()
     assert checks["observed"].str.startswith(f"not fitted as of {END_DATE}: ").all()
+
+
+def test_a_history_written_before_a_column_existed_gains_it_and_a_run_replaces_only_its_date(built_copy):
+    """The history's dates are replaced by the runs of their dates and kept otherwise: a column a newer crmseg adds
+    is added to the history (null on the dates built before it), and a date run again has its rows once."""
+    warehouse = built_copy / "warehouse.duckdb"
+    query = "SELECT as_of_date, count(*) AS n, count(potential_class) AS classed FROM {} GROUP BY 1 ORDER BY 1"
+    before = read(warehouse, query.format("intermediate.int_customer_segments"))
+    with duck.connect(warehouse) as con:
+        con.execute("ALTER TABLE intermediate.int_customer_segments DROP COLUMN potential_class")
+
+    assert materialize("dbt").success
+    after = read(warehouse, query.format("marts.customer_segments_history"))
+    assert list(after["n"]) == list(before["n"])  # each date once, as many rows as before
+    assert list(after["as_of_date"].dt.date) == list(BUILT_DATES)
+    assert list(after["classed"]) == [0, before["classed"].iloc[-1]] and after["classed"].iloc[-1] > 0

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date',
+    materialized='incremental', incremental_strategy='replace_dates', unique_key='as_of_date',
     on_schema_change='append_new_columns', full_refresh=false
 ) }}
 -- One row per customer per as-of date that has been run: scores, every segment of SPEC section 5 and the rule that
