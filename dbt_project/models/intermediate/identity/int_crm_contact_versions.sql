@@ -1,8 +1,13 @@
 -- One row per version of a CRM contact that held at the end of at least one day, from the history snapshot: valid_from
 -- (inclusive) to valid_to (exclusive), in days, null when open. The earliest version also stands in for the days
 -- before the history starts (valid_from null); history_from keeps the day it really began.
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='contact_id',
+    on_schema_change='append_new_columns'
+) }}
 with history as (
     select * from {{ ref('crm_contacts_history') }}
+    {{ versions_changed_since_last_build(ref('crm_contacts_history'), 'contact_id') }}
 ),
 
 days as (
@@ -14,7 +19,8 @@ days as (
         cast(created_at as date) as created_date,
         cast(dbt_valid_from as date) as history_from,
         {{ version_valid_from('contact_id') }} as valid_from,
-        cast(dbt_valid_to as date) as valid_to
+        cast(dbt_valid_to as date) as valid_to,
+        _staged_at
     from history
 ),
 
