@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 
@@ -64,15 +66,18 @@ def extension_directory() -> str:
 # What one DuckDB instance may use: its memory (beyond it, large work spills to the temporary directory) and
 # threads. dbt's DuckDB has a limit of its own (dbt_project/profiles.yml reads the variables with the same
 # defaults): it works while the crmseg process waits holding about 0.5 GB.
-MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = (
+MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR, SUITES_MEMORY_LIMIT_VAR, THREADS_VAR, TEMP_DIR_VAR = (
     "CRMSEG_DUCKDB_MEMORY_LIMIT",
     "CRMSEG_DBT_MEMORY_LIMIT",
+    "CRMSEG_SUITES_MEMORY_LIMIT",
     "CRMSEG_DUCKDB_THREADS",
     "CRMSEG_DUCKDB_TEMP_DIR",
 )
 # dbt's is lower: its process holds about 0.7 GB besides, and the crmseg process waits beside it (at 1M customers
-# the two together peaked at 4,135 MiB with 3GB, 3,651 MiB with 2.5GB, no slower)
-DEFAULT_MEMORY_LIMIT, DEFAULT_DBT_MEMORY_LIMIT = "3GB", "2.5GB"
+# the two together peaked at 4,135 MiB with 3GB, 3,651 MiB with 2.5GB, no slower). The quality suites lower
+# crmseg's own while they run: they type the load's rows and aggregate them, and at 1M customers took as long
+# within 512MB as within 1GB (35.6 and 34.9 s), the process peaking at 1,328 MiB with 768MB and 1,560 MiB with 1GB.
+DEFAULT_MEMORY_LIMIT, DEFAULT_DBT_MEMORY_LIMIT, DEFAULT_SUITES_MEMORY_LIMIT = "3GB", "2.5GB", "768MB"
 SETTING_VARS = {"memory_limit": MEMORY_LIMIT_VAR, "threads": THREADS_VAR, "temp_directory": TEMP_DIR_VAR}
 # an amount of memory as DuckDB reads it: 3GB is 3 * 1000^3 bytes, 500MiB 500 * 1024^2
 MEMORY_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?)B", re.IGNORECASE)
@@ -92,6 +97,30 @@ def resource_config(environ: os._Environ | dict | None = None) -> dict[str, str 
 def dbt_memory_limit() -> str:
     """The memory limit of dbt's DuckDB (CRMSEG_DBT_MEMORY_LIMIT)."""
     return os.environ.get(DBT_MEMORY_LIMIT_VAR) or DEFAULT_DBT_MEMORY_LIMIT
+
+
+@contextmanager
+def memory_lowered(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """The connection's DuckDB (opened by `connect`) within `limit` while the block runs, if that is lower than its
+    own limit; its own limit again after."""
+    own = resource_config()["memory_limit"]
+    if memory_bytes(limit) >= memory_bytes(own):
+        yield
+        return
+    con.execute(f"SET memory_limit = {literal(limit)}")
+    try:
+        yield
+    except BaseException:
+        # an aborted transaction takes no setting: its owner rolls it back and fails
+        with suppress(duckdb.TransactionException):
+            con.execute(f"SET memory_limit = {literal(own)}")
+        raise
+    con.execute(f"SET memory_limit = {literal(own)}")
+
+
+def suites_memory_limit() -> str:
+    """The memory limit of crmseg's DuckDB while the quality suites run (CRMSEG_SUITES_MEMORY_LIMIT)."""
+    return os.environ.get(SUITES_MEMORY_LIMIT_VAR) or DEFAULT_SUITES_MEMORY_LIMIT
 
 
 def resource_environment() -> dict[str, str]:

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crmseg.duck import DBT_MEMORY_LIMIT_VAR, MEMORY_AMOUNT, MEMORY_LIMIT_VAR, THREADS_VAR
+from crmseg.duck import DBT_MEMORY_LIMIT_VAR, MEMORY_AMOUNT, MEMORY_LIMIT_VAR, SUITES_MEMORY_LIMIT_VAR, THREADS_VAR
 from crmseg.errors import CrmsegError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -95,9 +95,9 @@ class Settings:
 
 
 def check_duckdb_limits(env) -> None:
-    """CRMSEG_DUCKDB_MEMORY_LIMIT and CRMSEG_DBT_MEMORY_LIMIT as DuckDB reads them (e.g. 3GB, 500MiB) and
-    CRMSEG_DUCKDB_THREADS a positive count."""
-    for variable in (MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR):
+    """CRMSEG_DUCKDB_MEMORY_LIMIT, CRMSEG_DBT_MEMORY_LIMIT and CRMSEG_SUITES_MEMORY_LIMIT as DuckDB reads them
+    (e.g. 3GB, 500MiB) and CRMSEG_DUCKDB_THREADS a positive count."""
+    for variable in (MEMORY_LIMIT_VAR, DBT_MEMORY_LIMIT_VAR, SUITES_MEMORY_LIMIT_VAR):
         memory = env.get(variable)
         if memory and not MEMORY_AMOUNT.fullmatch(memory.strip()):
             raise CrmsegError(f"{variable}: not an amount of memory such as 3GB or 500MiB: {memory!r}")

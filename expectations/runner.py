@@ -56,7 +56,7 @@ from crmseg.contract import (
     Column,
     Table,
 )
-from crmseg.duck import column_types, literal, quote
+from crmseg.duck import column_types, literal, memory_lowered, quote, suites_memory_limit
 from crmseg.errors import CrmsegError
 from crmseg.quality import CheckOutcome, mask
 
@@ -94,7 +94,15 @@ def scope(expectation: dict) -> str:
 def validate(
     con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, load_id: str, whole_table: bool
 ) -> list[CheckOutcome]:
-    """Every expectation of the table's suite on this load (`whole_table`: the load replaced the table)."""
+    """Every expectation of the table's suite on this load (`whole_table`: the load replaced the table), with
+    DuckDB within the suites' memory limit (CRMSEG_SUITES_MEMORY_LIMIT)."""
+    with memory_lowered(con, suites_memory_limit()):
+        return _validate(con, table, raw_table, load_id, whole_table)
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, load_id: str, whole_table: bool
+) -> list[CheckOutcome]:
     expectations = load_suite(table.qualified)["expectations"]
     on_load = [e for e in expectations if scope(e) == LOAD]
     on_table = [e for e in expectations if scope(e) == TABLE]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,6 +205,41 @@ def test_the_checks_see_the_load_inside_its_transaction_and_leave_it_to_the_land
         assert not outcomes["campaign_id_unique"].passed
         con.execute("ROLLBACK")  # the landing's transaction was still open: the table goes with it
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'campaigns'").fetchone() == (0,)
+
+
+def test_the_suites_run_within_their_own_memory_limit_and_leave_crmseg_its_own(monkeypatch):
+    """CRMSEG_SUITES_MEMORY_LIMIT while the suites run (never above crmseg's own), crmseg's own limit after, and after
+    an error in an aborted transaction the error itself."""
+    monkeypatch.setenv("CRMSEG_DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.setenv("CRMSEG_SUITES_MEMORY_LIMIT", "500MB")
+    campaigns = contract.table("crm.campaigns")
+    limit = "SELECT current_setting('memory_limit')"
+    seen = []
+
+    def watched_run_suite(*args, **kwargs):
+        seen.append(con.execute(limit).fetchone()[0])
+        return real_run_suite(*args, **kwargs)
+
+    real_run_suite = runner.run_suite
+    monkeypatch.setattr(runner, "run_suite", watched_run_suite)
+    with duck.connect() as con:
+        ensure_meta(con)
+        con.execute("CREATE SCHEMA raw_crm")
+        columns = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in campaigns.column_names)
+        con.execute(f"CREATE TABLE raw_crm.campaigns AS SELECT {columns}, 'L1' AS _load_id, "
+                    "current_timestamp AS _loaded_at FROM range(20)")  # fmt: skip
+        assert validate(con, campaigns, "raw_crm.campaigns", "L1", True)
+        assert seen and set(seen) == {"476.8 MiB"}
+        assert con.execute(limit).fetchone()[0] == "953.6 MiB"
+        with duck.memory_lowered(con, "2GB"):  # a limit above crmseg's own is not taken
+            assert con.execute(limit).fetchone()[0] == "953.6 MiB"
+        con.execute("BEGIN TRANSACTION")
+        with pytest.raises(duckdb.InvalidInputException, match="a bad row"), duck.memory_lowered(con, "500MB"):
+            con.execute("SELECT error('a bad row')")
+        con.execute("ROLLBACK")
+    monkeypatch.setenv("CRMSEG_SUITES_MEMORY_LIMIT", "half")
+    with pytest.raises(CrmsegError, match="CRMSEG_SUITES_MEMORY_LIMIT: not an amount of memory"):
+        Settings.from_env()
 
 
 def test_a_check_the_warehouse_cannot_run_stops_the_load_with_one_line(monkeypatch):
