@@ -111,7 +111,8 @@ def memory_lowered(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]
     try:
         yield
     except BaseException:
-        # an aborted transaction takes no setting: its owner rolls it back and fails
+        # an aborted transaction takes no setting: the lower limit stays until the connection's owner, which rolls
+        # the transaction back and fails, closes it
         with suppress(duckdb.TransactionException):
             con.execute(f"SET memory_limit = {literal(own)}")
         raise
