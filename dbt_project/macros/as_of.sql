@@ -17,6 +17,11 @@
     {{ return(_as_of_range()[1]) }}
 {%- endmacro %}
 
+{#- Whether the date column holds one of the run's as-of dates. -#}
+{% macro on_run_dates(column) -%}
+    {{ column }} between date '{{ as_of_start() }}' and date '{{ as_of_end() }}'
+{%- endmacro %}
+
 {% macro _as_of_range() -%}
     {%- set single = var('as_of_date', none) -%}
     {%- set start = var('as_of_start', none) or single -%}

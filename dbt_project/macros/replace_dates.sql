@@ -7,7 +7,7 @@
 {% macro get_incremental_replace_dates_sql(arg_dict) -%}
 {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
 delete from {{ arg_dict['target_relation'] }}
-where {{ arg_dict['unique_key'] }} between date '{{ as_of_start() }}' and date '{{ as_of_end() }}';
+where {{ on_run_dates(arg_dict['unique_key']) }};
 
 insert into {{ arg_dict['target_relation'] }} ({{ columns }})
 select {{ columns }} from {{ arg_dict['temp_relation'] }}

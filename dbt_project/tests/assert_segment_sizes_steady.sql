@@ -24,7 +24,7 @@ run_dates as (
     ) as consecutive
     where
         previous_date is not null
-        and as_of_date between date '{{ as_of_start() }}' and date '{{ as_of_end() }}'
+        and {{ on_run_dates('as_of_date') }}
 ),
 
 current_sizes as (

@@ -11,7 +11,7 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if not where and relation.identifier == 'customer_segments_history' -%}
-        {%- set where = "as_of_date between date '" ~ as_of_start() ~ "' and date '" ~ as_of_end() ~ "'" -%}
+        {%- set where = on_run_dates('as_of_date') -%}
     {%- elif not where and relation.identifier.startswith('stg_') -%}
         {%- set where = staged_by_last_build(relation, model.test_metadata) -%}
     {%- endif -%}
