@@ -39,10 +39,12 @@ PLANNED_EVENTS_VAR = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 DEMO_DAYS = 31  # the demo builds the month up to yesterday: the first date's 30-day outcome window is complete
 
 
-def dagster_yaml(settings: Settings) -> str:
+def dagster_yaml(settings: Settings, home: Path) -> str:
     """The instance's configuration: storage in SQLite beside it, or in PostgreSQL when configured.
 
-    The PostgreSQL URL is read from the environment by Dagster itself, never written to the file.
+    In SQLite, the event log is Dagster's own databases, written through connections kept open
+    (orchestration/event_log.py). The PostgreSQL URL is read from the environment by Dagster itself, never written
+    to the file.
     """
     lines = [
         f"{GENERATED} from the environment; remove this line to keep your own changes.",
@@ -51,6 +53,9 @@ def dagster_yaml(settings: Settings) -> str:
     ]
     if settings.dagster_postgres_url:
         lines += ["storage:", "  postgres:", "    postgres_url:", f"      env: {DAGSTER_STORAGE_VAR}"]
+    else:  # where Dagster keeps it by default
+        lines += ["event_log_storage:", "  module: orchestration.event_log", "  class: KeptOpenSqliteEventLogStorage"]
+        lines += ["  config:", f"    base_dir: {json.dumps(str(home / 'history' / 'runs'))}"]
     # the marts and the published tables carry freshness policies (assets/publish.py)
     lines += ["freshness:", "  enabled: true"]
     return "\n".join(lines) + "\n"
@@ -83,7 +88,7 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     # two commands started at once on a new instance must not both create its storage
     with WriterLock(home / "instance"):
         current = config.read_text() if config.exists() else None
-        wanted = dagster_yaml(settings)
+        wanted = dagster_yaml(settings, home)
         if current != wanted and (current is None or current.startswith(GENERATED)):
             config.write_text(wanted)
         instance = dg.DagsterInstance.get()
@@ -168,11 +173,12 @@ def execute(
         run_config["ops"].update({asset.op.name: {"config": extract_config} for asset in extract_assets})
     started = time.monotonic()
     # dbt's progress goes to stdout; quiet unless asked (each build keeps its log in $CRMSEG_DATA_DIR/dbt/target/)
-    with contextlib.redirect_stdout(sys.stdout if verbose else io.StringIO()):
+    # the instance is disposed of after the run: its event log's connections are closed (orchestration/event_log.py)
+    with contextlib.redirect_stdout(sys.stdout if verbose else io.StringIO()), dagster_instance(settings) as instance:
         try:
             result = job.execute_in_process(
                 run_config=run_config,
-                instance=dagster_instance(settings),
+                instance=instance,
                 partition_key=partition_key,
                 tags=tags,
                 raise_on_error=False,

@@ -393,3 +393,40 @@ def test_runs_are_recorded_in_dagster_storage_on_postgresql(env, postgres_url, m
     engine.dispose()
     assert stored == [(result.run_id, "SUCCESS")]
     assert event_count > 0
+
+
+# -- the instance on SQLite: Dagster's event log through connections kept open ---------------------------
+
+
+def test_the_event_log_keeps_its_connections_and_a_watcher_and_dagster_read_what_it_wrote(env, tmp_path):
+    """What the CLI writes, the UI reads: live, through a watcher (a kept connection writes to the write-ahead log,
+    not the database file Dagster's own watcher waits on), and later, with Dagster's own SQLite event log."""
+    from dagster._core.events.log import EventLogEntry
+    from dagster._core.storage.event_log import SqliteEventLogStorage
+
+    from orchestration.event_log import KEPT_ENGINES, KeptOpenSqliteEventLogStorage
+
+    seen: queue.Queue = queue.Queue()
+    with dagster_instance(Settings.from_env()) as writer, dg.DagsterInstance.get() as reader:
+        assert isinstance(writer.event_log_storage, KeptOpenSqliteEventLogStorage)
+        reader.watch_event_logs("run-1", None, lambda entry, cursor: seen.put(entry.user_message))
+        connected = []
+
+        def count(*_) -> None:  # any engine's connection made in this thread (the watcher reads in its own)
+            connected.extend([1] if threading.current_thread() is threading.main_thread() else [])
+
+        for n in range(10):
+            writer.event_log_storage.store_event(EventLogEntry(None, "INFO", f"event {n}", "run-1", float(n)))
+            assert seen.get(timeout=10) == f"event {n}"  # seen as it is written, before the next
+            if n == 0:  # the run's database is created: from now on, no new connection
+                sa.event.listen(sa.pool.Pool, "connect", count)
+        sa.event.remove(sa.pool.Pool, "connect", count)
+        assert connected == []  # the writer's connection is kept (Dagster's own connects for each event)
+        for n in range(KEPT_ENGINES + 3):  # the engines of runs read long ago are let go
+            writer.event_log_storage.get_logs_for_run(f"other-{n}")
+        assert len(writer.event_log_storage._engines) == KEPT_ENGINES
+        base_dir = writer.event_log_storage._base_dir
+    assert not list(Path(base_dir).glob("*-wal"))  # disposed of: each database closed and checkpointed
+    dagsters_own = SqliteEventLogStorage(base_dir)
+    assert [entry.user_message for entry in dagsters_own.get_logs_for_run("run-1")][-1] == "event 9"
+    dagsters_own.dispose()
