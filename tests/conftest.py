@@ -272,8 +272,9 @@ def materialize(
     instance: dg.DagsterInstance | None = None,
     dates: tuple[date, date] = (END_DATE, END_DATE),
 ) -> dg.ExecuteInProcessResult:
-    """These assets alone ('raw_erp/sales_orders'; 'dbt' for every dbt model), with the resources the definitions
-    give them from the settings in the environment.
+    """These assets alone ('raw_erp/sales_orders'; 'dbt' for every dbt model; 'intermediate/int_clv_fits+' for a dbt
+    model and the dbt models after it), with the resources the definitions give them from the settings in the
+    environment.
 
     A run of the nightly job restricted to them rather than `dagster.materialize`, so that the run has the job's
     name and END_DATE's partition (or the range `dates`, as a backfill), as the failure alert and the recorded
@@ -283,9 +284,13 @@ def materialize(
 
     defs = build_definitions(Settings.from_env())
     selected: list[dg.AssetKey] = []
+    dbt_keys = next(a for a in defs.assets if getattr(a, "op", None) and a.op.name == DBT_OP).keys
     for key in keys:
         if key == "dbt":
-            selected += next(a for a in defs.assets if getattr(a, "op", None) and a.op.name == DBT_OP).keys
+            selected += dbt_keys
+        elif key.endswith("+"):
+            after = dg.AssetSelection.assets(dg.AssetKey.from_user_string(key[:-1])).downstream()
+            selected += sorted(after.resolve(defs.resolve_asset_graph()) & dbt_keys)
         else:
             selected.append(dg.AssetKey.from_user_string(key))
     ops = {defs.resolve_assets_def(key).op.name for key in selected} - {DBT_OP}

@@ -18,6 +18,9 @@ from tests import reference_segments as ref
 from tests.conftest import BUILT_DATES, END_DATE, control_by_hand, materialize
 
 AS_OF_DATES = BUILT_DATES
+# the models of a run's as-of dates: the dates and every model after them (the rest is built from the landings
+# alone, and the two-date build has built it)
+DATED_MODELS = "intermediate/int_as_of_dates+"
 COMPARED = [
     "crm_account_id", "erp_customer_code", "first_order_date", "last_order_date", "tenure_days", "orders_total",
     "recency_days", "frequency", "monetary", "annual_revenue", "r_score", "f_score", "m_score", "fm_score",
@@ -313,7 +316,7 @@ def test_predicted_value_agrees_with_the_reference(built, as_of):
 def test_a_model_that_cannot_be_fitted_leaves_its_columns_null_and_warns(built_copy):
     """Fewer scored customers than clv_min_customers: the run goes on, the models' columns stay null, model_fits
     says why and a warning per model is recorded; the other date keeps its fits."""
-    result = materialize("dbt", dbt_config={"vars": json.dumps({"clv_min_customers": 1_000_000})})
+    result = materialize(DATED_MODELS, dbt_config={"vars": json.dumps({"clv_min_customers": 1_000_000})})
     assert result.success
     warehouse = built_copy / "warehouse.duckdb"
     fits = read(warehouse, "SELECT * FROM marts.model_fits ORDER BY as_of_date, model")
@@ -347,7 +350,7 @@ def test_a_history_written_before_a_column_existed_gains_it_and_a_run_replaces_o
     with duck.connect(warehouse) as con:
         con.execute("ALTER TABLE intermediate.int_customer_segments DROP COLUMN potential_class")
 
-    assert materialize("dbt").success
+    assert materialize(DATED_MODELS).success
     after = read(warehouse, query.format("marts.customer_segments_history"))
     assert list(after["n"]) == list(before["n"])  # each date once, as many rows as before
     assert list(after["as_of_date"].dt.date) == list(BUILT_DATES)
