@@ -399,8 +399,9 @@ def test_runs_are_recorded_in_dagster_storage_on_postgresql(env, postgres_url, m
 
 
 def test_the_event_log_keeps_its_connections_and_a_watcher_and_dagster_read_what_it_wrote(env, tmp_path):
-    """What the CLI writes, the UI reads: live, through a watcher (a kept connection writes to the write-ahead log,
-    not the database file Dagster's own watcher waits on), and later, with Dagster's own SQLite event log."""
+    """What the CLI writes, the UI reads: live, through Dagster's watcher of the run's database file (a connection
+    kept open writes to the write-ahead log, and the file would change only at a checkpoint), and later, with
+    Dagster's own SQLite event log."""
     from dagster._core.events.log import EventLogEntry
     from dagster._core.storage.event_log import SqliteEventLogStorage
 

@@ -15,7 +15,7 @@ import pytest
 
 from crmseg import clv, duck
 from tests import reference_segments as ref
-from tests.conftest import BUILT_DATES, END_DATE, control_by_hand, materialize
+from tests.conftest import BUILT_DATES, END_DATE, control_by_hand, dbt_target, materialize
 
 AS_OF_DATES = BUILT_DATES
 # the models of a run's as-of dates: the dates and every model after them (the rest is built from the landings
@@ -214,15 +214,16 @@ def test_every_dbt_unit_test_passes(built, settings_env, tmp_path):
     """The rules' unit tests and the cross-database macros' tests run here; nightly builds leave them out."""
     from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
+    target = dbt_target(Path(settings_env["CRMSEG_DATA_DIR"]), tmp_path / "target")
     done = subprocess.run(
         [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "tag:cross_db", "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+         "--target-path", str(target), "--log-path", str(tmp_path / "logs")],
         cwd=DBT_PROJECT_DIR,
         env={**os.environ, **settings_env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
         capture_output=True,
         text=True,
     )  # fmt: skip
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
     failed = [r["unique_id"] for r in results if r["status"] != "pass"]
     assert done.returncode == 0 and not failed, failed or done.stdout[-2000:]
     assert len([r for r in results if r["unique_id"].startswith("unit_test.")]) >= 24
