@@ -267,7 +267,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 300) -
 
 def dbt_target(data_dir: Path, target: Path) -> Path:
     """A target folder for a dbt command run by hand on this data dir, holding the parse its builds saved: dbt then
-    parses nothing again (a parse of the whole project takes 6 to 12 s)."""
+    parses nothing again (here `dbt parse` took 12.9 s without it, 6.6 s with it)."""
     from assets.dbt import PARTIAL_PARSE
 
     target.mkdir(parents=True, exist_ok=True)

@@ -398,7 +398,7 @@ def test_runs_are_recorded_in_dagster_storage_on_postgresql(env, postgres_url, m
 # -- the instance on SQLite: Dagster's event log through connections kept open ---------------------------
 
 
-def test_the_event_log_keeps_its_connections_and_a_watcher_and_dagster_read_what_it_wrote(env, tmp_path):
+def test_the_event_log_keeps_its_connections_and_a_watcher_and_dagster_read_what_it_wrote(env):
     """What the CLI writes, the UI reads: live, through Dagster's watcher of the run's database file (a connection
     kept open writes to the write-ahead log, and the file would change only at a checkpoint), and later, with
     Dagster's own SQLite event log."""
