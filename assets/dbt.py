@@ -186,40 +186,20 @@ def as_of_environment(first_date: str, last_date: str) -> dict[str, str]:
 BUILD_CUSTOMER_DATES, BUILD_MEMORY_BYTES = 7_000_000, 3 * 10**9
 
 
-def build_customers(con) -> int:
-    """The customers a build works on: those of the latest date built, or before any, the CRM accounts and ERP
-    customers landed (an upper bound)."""
-    return con.execute(
+def chunk_days(con, days: int | None) -> int:
+    """Dates per dbt build: `days` when set, else as many as keep a build within BUILD_CUSTOMER_DATES for
+    BUILD_MEMORY_BYTES of dbt's memory limit: for the customers of the latest date built, or before any, the CRM
+    accounts and ERP customers landed (an upper bound)."""
+    if days:
+        return days
+    customers = con.execute(
         "SELECT count(*) FROM intermediate.int_customer_segments "
         "WHERE as_of_date = (SELECT max(as_of_date) FROM intermediate.int_customer_segments)"
         if built_before(con)
         else "SELECT (SELECT count(*) FROM raw_crm.accounts) + (SELECT count(*) FROM raw_erp.customers)"
     ).fetchone()[0]
-
-
-def build_customer_dates() -> int:
-    """The customers times dates a build may hold: BUILD_CUSTOMER_DATES for BUILD_MEMORY_BYTES of dbt's memory."""
-    return BUILD_CUSTOMER_DATES * duck.memory_bytes(duck.dbt_memory_limit()) // BUILD_MEMORY_BYTES
-
-
-def chunk_days(customers: int, days: int | None) -> int:
-    """Dates per dbt build: `days` when set, else as many as a build may hold for these customers."""
-    if days:
-        return days
-    return max(1, build_customer_dates() // max(customers, 1))
-
-
-# a build of fewer customer-dates than this share of what a build may hold keeps dbt's threads, heavy or not: no
-# model of it needs more than a small part of dbt's memory (the tests' and the demo's builds, a few MB)
-SMALL_BUILD_SHARE = 0.1
-
-
-def one_model_at_a_time(customers: int, first: str, last: str, stages_every_row: bool) -> bool:
-    """Whether a build runs one model at a time (dbt's --threads 1): a heavy one (several dates, or every landed row
-    staged), unless it is small."""
-    dates = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
-    heavy = dates > 1 or stages_every_row
-    return heavy and customers * dates > SMALL_BUILD_SHARE * build_customer_dates()
+    customer_dates = BUILD_CUSTOMER_DATES * duck.memory_bytes(duck.dbt_memory_limit()) // BUILD_MEMORY_BYTES
+    return max(1, customer_dates // max(customers, 1))
 
 
 def built_before(con) -> bool:
@@ -312,9 +292,8 @@ def build_dbt_assets(
     ):
         dates = context.partition_key_range
         with warehouse.connect(read_only=True) as con:
-            customers = build_customers(con)
+            chunks = date_chunks(dates.start, dates.end, chunk_days(con, days_per_build))
             first_build = not built_before(con)
-        chunks = date_chunks(dates.start, dates.end, chunk_days(customers, days_per_build))
         env = {"CRMSEG_DATA_DIR": str(data_dir), "CRMSEG_TIMEZONE": timezone}
         env |= duck.resource_environment()  # the limits dbt_project/profiles.yml reads
         events: list = []  # kept until dbt has ended and released the warehouse, then given row counts
@@ -334,9 +313,9 @@ def build_dbt_assets(
                     if len(chunks) > 1:
                         context.log.info(f"chunk {number + 1} of {len(chunks)}: dbt builds {first} .. {last}")
                     full_refresh = config.full_refresh and number == 0
-                    alone = one_model_at_a_time(customers, first, last, full_refresh or (first_build and number == 0))
+                    heavy = first != last or full_refresh or (first_build and number == 0)
                     dates_only = whole and number > 0
-                    args = dbt_build_args(config.vars, full_refresh, one_model_at_a_time=alone, dates_only=dates_only)
+                    args = dbt_build_args(config.vars, full_refresh, one_model_at_a_time=heavy, dates_only=dates_only)
                     target = build_target(data_dir, f"{context.run.run_id[:8]}-{number + 1}")
                     with _environment(as_of_environment(first, last)):
                         for event in dbt.cli(args, context=context, target_path=target).stream():

@@ -301,9 +301,9 @@ def test_each_dbt_build_has_its_target_and_the_next_night_parses_nothing(built_t
     first, second = (targets / f"{built_two_dates.run_ids[as_of][:8]}-1" for as_of in sorted(BUILT_DATES, reverse=True))
     for target in (first, second):
         assert (target / "run_results.json").exists() and (target / "dbt.log").exists()
-    # both take dbt's threads (profiles.yml): the first stages every landed row, but of 300 customers
+    # the first build stages every landed row, one model at a time; the next takes dbt's threads (profiles.yml)
     args = [json.loads((target / "run_results.json").read_text())["args"] for target in (first, second)]
-    assert [a.get("threads") for a in args] == [None, None]
+    assert [a.get("threads") for a in args] == [1, None]
     assert (targets / PARTIAL_PARSE).read_bytes() == (second / PARTIAL_PARSE).read_bytes()
     events = dbt_log_events(second / "dbt.log")
     assert "PartialParsingSkipParsing" in events and "UnableToPartialParse" not in events
@@ -347,7 +347,7 @@ def test_duckdb_limits_reach_crmseg_and_dbt(tmp_path, monkeypatch):
 
 
 def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
-    from assets.dbt import build_customers, chunk_days, date_chunks, merged, one_model_at_a_time
+    from assets.dbt import chunk_days, date_chunks, merged
     from crmseg.errors import CrmsegError
 
     assert date_chunks("2026-06-01", "2026-06-05", 2) == [
@@ -373,25 +373,16 @@ def test_a_backfill_is_built_in_chunks_of_dates(monkeypatch):
         con.execute("CREATE SCHEMA raw_crm; CREATE SCHEMA raw_erp")
         con.execute("CREATE TABLE raw_crm.accounts AS SELECT range AS id FROM range(900000)")
         con.execute("CREATE TABLE raw_erp.customers AS SELECT range AS id FROM range(100000)")
-        customers = build_customers(con)
-        assert (chunk_days(customers, None), chunk_days(customers, 30)) == (5, 30)  # with the default 2.5GB
-        # a first build of 1M customers, or a backfill's 5 dates, one model at a time; a night's build with dbt's
-        # threads; a small build with them whatever it builds (a tenth of a build's 5.8M customer-dates)
-        assert one_model_at_a_time(customers, "2026-06-30", "2026-06-30", stages_every_row=True)
-        assert one_model_at_a_time(customers, "2026-06-01", "2026-06-05", stages_every_row=False)
-        assert not one_model_at_a_time(customers, "2026-06-30", "2026-06-30", stages_every_row=False)
-        assert not one_model_at_a_time(2_000, "2026-06-01", "2026-06-30", stages_every_row=True)
-        assert not one_model_at_a_time(500_000, "2026-06-30", "2026-06-30", stages_every_row=True)
-        assert one_model_at_a_time(500_000, "2026-06-29", "2026-06-30", stages_every_row=False)
+        assert (chunk_days(con, None), chunk_days(con, 30)) == (5, 30)  # with the default 2.5GB
         # once segments are built, by the customers of the latest date
         con.execute("CREATE SCHEMA intermediate")
         con.execute(
             "CREATE TABLE intermediate.int_customer_segments AS "
             "SELECT DATE '2026-06-30' + CAST(range // 2000000 AS INTEGER) AS as_of_date FROM range(3500000)"
         )
-        assert chunk_days(build_customers(con), None) == 3  # 1.5M customers on the latest date
+        assert chunk_days(con, None) == 3  # 1.5M customers on the latest date
         monkeypatch.setenv("CRMSEG_DBT_MEMORY_LIMIT", "1.5GB")
-        assert chunk_days(build_customers(con), None) == 2  # a smaller limit, fewer dates to a build
+        assert chunk_days(con, None) == 2  # a smaller limit, fewer dates to a build
     monkeypatch.setenv("CRMSEG_BACKFILL_CHUNK_DAYS", "0")
     with pytest.raises(CrmsegError, match=r"^CRMSEG_BACKFILL_CHUNK_DAYS: not a positive number of days: '0'$"):
         Settings.from_env()
