@@ -265,18 +265,6 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 300) -
 # -- assets on their own ------------------------------------------------------------------------------
 
 
-def dbt_target(data_dir: Path, target: Path) -> Path:
-    """A target folder for a dbt command run by hand on this data dir, holding the parse its builds saved: dbt then
-    parses nothing again (here `dbt parse` took 12.9 s without it, 6.6 s with it)."""
-    from assets.dbt import PARTIAL_PARSE
-
-    target.mkdir(parents=True, exist_ok=True)
-    saved = data_dir / "dbt" / "target" / PARTIAL_PARSE
-    if saved.exists():
-        shutil.copyfile(saved, target / PARTIAL_PARSE)
-    return target
-
-
 def materialize(
     *keys: str,
     extract_config: dict | None = None,

@@ -15,7 +15,7 @@ import pytest
 
 from crmseg import clv, duck
 from tests import reference_segments as ref
-from tests.conftest import BUILT_DATES, END_DATE, control_by_hand, dbt_target, materialize
+from tests.conftest import BUILT_DATES, END_DATE, control_by_hand, materialize
 
 AS_OF_DATES = BUILT_DATES
 # the models of a run's as-of dates: the dates and every model after them (the rest is built from the landings
@@ -212,9 +212,9 @@ def test_the_control_hash_takes_control_share_of_many_customers():
 
 def test_every_dbt_unit_test_passes(built, settings_env, tmp_path):
     """The rules' unit tests and the cross-database macros' tests run here; nightly builds leave them out."""
-    from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR
+    from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, with_saved_parse
 
-    target = dbt_target(Path(settings_env["CRMSEG_DATA_DIR"]), tmp_path / "target")
+    target = with_saved_parse(Path(settings_env["CRMSEG_DATA_DIR"]), tmp_path / "target")
     done = subprocess.run(
         [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "tag:cross_db", "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(target), "--log-path", str(tmp_path / "logs")],
