@@ -89,10 +89,11 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
             metadata = {"source": table.source, "table": table.name}
             raise dg.Failure(description=f"{exc}{tries}", metadata=metadata) from None
         warnings = sum(not o.passed for o in result.checks)
+        unchanged = f" ({result.rows_unchanged:,} as landed before)" if result.rows_unchanged else ""
         context.log.info(
-            f"{table.qualified}: {result.mode} load of {result.rows_extracted:,} rows, {result.rows_in_raw:,} in "
-            f"{result.raw_table}; {len(result.checks)} checks, {warnings} warning{'' if warnings == 1 else 's'} "
-            f"({result.seconds:.1f}s)"
+            f"{table.qualified}: {result.mode} load of {result.rows_extracted:,} rows{unchanged}, "
+            f"{result.rows_in_raw:,} in {result.raw_table}; {len(result.checks)} checks, "
+            f"{warnings} warning{'' if warnings == 1 else 's'} ({result.seconds:.1f}s)"
         )
         report = record_checks(context, warehouse, list(result.checks))
         yield dg.MaterializeResult(
@@ -100,6 +101,7 @@ def extract_asset(table: contract.Table) -> dg.AssetsDefinition:
             metadata={
                 "dagster/row_count": result.rows_in_raw,
                 "rows_extracted": result.rows_extracted,
+                "rows_unchanged": result.rows_unchanged,
                 "mode": result.mode,
                 "high_water_mark": str(result.high_water_mark) if result.high_water_mark else "none",
                 "location": result.location,

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from crmseg import duck
-from crmseg.contract import DUCKDB_TYPES, TEXT, Table
+from crmseg.contract import DATE, DUCKDB_TYPES, TEXT, TIMESTAMP, Table
 from crmseg.contract import table as contract_table
 from crmseg.duck import literal, quote
 from crmseg.errors import SourceError
@@ -35,7 +35,7 @@ class _TypedReadFailed(Exception):
 
 
 # (connection, contract table, raw table, load id, whether the load replaced the table) -> outcomes
-Validator = Callable[[duckdb.DuckDBPyConnection, Table, str, str, bool], list[CheckOutcome]]
+Validator = Callable[[duckdb.DuckDBPyConnection, Table, str, str, bool, str], list[CheckOutcome]]
 
 META_SCHEMA = "_crmseg"
 DEFAULT_OVERLAP = timedelta(hours=1)
@@ -57,6 +57,8 @@ class LandingResult:
     missing_optional_columns: tuple[str, ...]
     seconds: float
     checks: tuple[CheckOutcome, ...] = ()
+    # rows read again exactly as the raw table holds them: they keep the load that brought them (_unchanged_keys)
+    rows_unchanged: int = 0
 
 
 def raw_table_name(table: Table) -> str:
@@ -165,7 +167,7 @@ class _Landing:
                 landed = self._write(source_sql, columns, new_mark, started)
         else:
             landed = self._write(source_sql, columns, new_mark, started)
-        rows_extracted, rows_in_raw, new_mark, checks = landed
+        rows_extracted, rows_unchanged, rows_in_raw, new_mark, checks = landed
         return LandingResult(
             table=table.qualified,
             raw_table=self.raw,
@@ -178,10 +180,12 @@ class _Landing:
             missing_optional_columns=missing_optional,
             seconds=time.monotonic() - started,
             checks=tuple(checks),
+            rows_unchanged=rows_unchanged,
         )
 
     def _write(self, source_sql: str, columns: dict, new_mark, started: float, typed: bool = False) -> tuple:
-        """The load in one transaction: (rows extracted, rows in the raw table, the new mark, the checks' outcomes).
+        """The load in one transaction: (rows extracted, of them unchanged, rows in the raw table, the new mark, the
+        checks' outcomes).
         A typed read that fails raises _TypedReadFailed, the transaction rolled back."""
         con, table = self.con, self.table
         con.execute("BEGIN TRANSACTION")
@@ -199,13 +203,15 @@ class _Landing:
                 self._conform_batch()
             self._check_types(target, columns)
             rows_extracted = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-            if self.mode == "incremental":
-                self._upsert()
+            rows_unchanged = self._upsert() if self.mode == "incremental" else 0
             if not table.parent:
                 new_mark = self._incremental_mark(target)
             rows_in_raw = con.execute(f"SELECT count(*) FROM {self.raw}").fetchone()[0]
-            # judged before the state is recorded: the checks compare with the previous load
-            checks = self.validate(con, table, self.raw, self.load_id, self.mode == "full") if self.validate else []
+            # judged before the state is recorded: the checks compare with the previous load; they judge every row
+            # the load read (the target), those left as landed before too
+            checks = (
+                self.validate(con, table, self.raw, self.load_id, self.mode == "full", target) if self.validate else []
+            )
             if any(check.blocks for check in checks):
                 raise QualityGateFailed(checks)
             self._record_state(new_mark, rows_in_raw, rows_extracted, started)
@@ -213,7 +219,7 @@ class _Landing:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        return rows_extracted, rows_in_raw, new_mark, checks
+        return rows_extracted, rows_unchanged, rows_in_raw, new_mark, checks
 
     # -- building the read ------------------------------------------------------------
 
@@ -427,19 +433,54 @@ class _Landing:
         if cast:
             con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * REPLACE ({', '.join(cast)}) FROM _batch")
 
-    def _upsert(self) -> None:
+    def _upsert(self) -> int:
+        """Replace the raw rows of the batch's keys with the batch's, except where they are the same rows: those
+        keep the load that brought them, so the staging does not work them out again (a changed order brings every
+        line again, and a night's re-read overlap its rows). Returns how many rows were left so."""
         raw, key = self.raw, self.table.key
-        keyed = " AND ".join(f"{raw}.{k} = _batch.{k}" for k in key)
-        self.con.execute(f"DELETE FROM {raw} USING _batch WHERE {keyed}")
+        con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _changed AS SELECT * FROM _batch "
+            f"WHERE NOT EXISTS (SELECT 1 FROM ({self._unchanged_keys()}) AS same "
+            f"WHERE {' AND '.join(f'same.{k} = _batch.{k}' for k in key)})"
+        )
+        unchanged = con.execute("SELECT (SELECT count(*) FROM _batch) - (SELECT count(*) FROM _changed)").fetchone()[0]
+        keyed = " AND ".join(f"{raw}.{k} = _changed.{k}" for k in key)
+        con.execute(f"DELETE FROM {raw} USING _changed WHERE {keyed}")
         # A row without a key can only be recognised by its whole content.
         same_row = " AND ".join(f"b.{c} IS NOT DISTINCT FROM {raw}.{c}" for c in self.table.column_names)
         key_is_null = " OR ".join(f"{raw}.{k} IS NULL" for k in key)
         batch_null = " OR ".join(f"b.{k} IS NULL" for k in key)
-        self.con.execute(
+        con.execute(
             f"DELETE FROM {raw} WHERE ({key_is_null}) "
-            f"AND EXISTS (SELECT 1 FROM _batch b WHERE ({batch_null}) AND {same_row})"
+            f"AND EXISTS (SELECT 1 FROM _changed b WHERE ({batch_null}) AND {same_row})"
         )
-        self.con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _batch")
+        con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _changed")
+        con.execute("DROP TABLE _changed")
+        return unchanged
+
+    def _unchanged_keys(self) -> str:
+        """The keys whose rows in the batch are exactly the rows the raw table holds for them, none of which may have
+        been in the future when it landed: the staging rejects a moment after its row's _loaded_at, and such a row
+        is judged again when it is read again. A moment counts as possibly future from a day before its load (the
+        zone a moment is read in moves it by less), or when it does not read as one here."""
+        raw, key, columns = self.raw, self.table.key, ", ".join(self.table.column_names)
+        keys = ", ".join(key)
+        moments = [c.name for c in self.table.columns if c.type in (DATE, TIMESTAMP)]
+        future = " OR ".join(
+            f"({m} IS NOT NULL AND coalesce(TRY_CAST({m} AS TIMESTAMPTZ) > _loaded_at - INTERVAL 1 DAY, true))"
+            for m in moments
+        )
+        same_key = " AND ".join(f"_batch.{k} = {raw}.{k}" for k in key)
+        held = f"SELECT * FROM {raw} WHERE EXISTS (SELECT 1 FROM _batch WHERE {same_key})"
+        return f"""
+            WITH held AS MATERIALIZED ({held}),
+            differing AS (
+                SELECT {keys} FROM (SELECT {columns} FROM _batch EXCEPT ALL SELECT {columns} FROM held)
+                UNION SELECT {keys} FROM (SELECT {columns} FROM held EXCEPT ALL SELECT {columns} FROM _batch)
+                {f"UNION SELECT {keys} FROM held WHERE {future}" if future else ""}
+            )
+            SELECT {keys} FROM held EXCEPT SELECT {keys} FROM differing"""
 
     def _incremental_mark(self, target: str) -> datetime | None:
         table = self.table

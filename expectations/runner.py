@@ -92,16 +92,22 @@ def scope(expectation: dict) -> str:
 
 
 def validate(
-    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, load_id: str, whole_table: bool
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    raw_table: str,
+    load_id: str,
+    whole_table: bool,
+    loaded: str | None = None,
 ) -> list[CheckOutcome]:
     """Every expectation of the table's suite on this load (`whole_table`: the load replaced the table), with
-    DuckDB within the suites' memory limit (CRMSEG_SUITES_MEMORY_LIMIT)."""
+    DuckDB within the suites' memory limit (CRMSEG_SUITES_MEMORY_LIMIT). The load's rows are those of `load_id` in
+    `loaded` (the raw table when not given; an incremental landing's every row read, some left as landed before)."""
     with memory_lowered(con, suites_memory_limit()):
-        return _validate(con, table, raw_table, load_id, whole_table)
+        return _validate(con, table, raw_table, load_id, whole_table, loaded or raw_table)
 
 
 def _validate(
-    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, load_id: str, whole_table: bool
+    con: duckdb.DuckDBPyConnection, table: Table, raw_table: str, load_id: str, whole_table: bool, loaded: str
 ) -> list[CheckOutcome]:
     expectations = load_suite(table.qualified)["expectations"]
     on_load = [e for e in expectations if scope(e) == LOAD]
@@ -111,7 +117,7 @@ def _validate(
     named = columns_named(table, on_load + (on_aggregates if whole_table else []))
     zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
     raw_types = column_types(con, raw_table)
-    load_rows = frame_query(table, raw_table, named, load_id, whole_table, zone, raw_types)
+    load_rows = frame_query(table, loaded, named, load_id, whole_table, zone, column_types(con, loaded))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {JUDGED} AS {load_rows}")
     # the load-level checks, judged by DuckDB
     count = con.execute(f"SELECT count(*) FROM {JUDGED}").fetchone()[0]

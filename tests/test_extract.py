@@ -195,7 +195,8 @@ def test_full_then_incremental_then_nothing(tmp_path, backend):
 
 def test_order_lines_take_the_mark_the_orders_landed_with_and_are_read_again_for_an_order_changed_since(tmp_path):
     """The lines' mark is the one their orders' landing recorded (no second read of the orders' column): an order
-    changed between the two landings is after it, so its lines come again next time."""
+    changed between the two landings is after it, so its lines come again next time (and, unchanged, stay as they
+    were landed)."""
     backend = embedded(tmp_path)
     warehouse = tmp_path / "warehouse.duckdb"
     erp = SourceLocation.parse("erp", backend.urls["erp"])
@@ -214,12 +215,48 @@ def test_order_lines_take_the_mark_the_orders_landed_with_and_are_read_again_for
     land(orders, "next")
     again = land(lines, "next")
     with duck.connect(warehouse, read_only=True) as con:
-        read_again = con.execute(
-            "SELECT count(*) FROM raw_erp.sales_order_lines WHERE _load_id = 'next' AND order_id = ?",
+        order_lines, first_load = con.execute(
+            "SELECT count(*), count(*) FILTER (_load_id = 'first') FROM raw_erp.sales_order_lines WHERE order_id = ?",
             [order],
-        ).fetchone()[0]
-    assert again.mode == "incremental" and read_again > 0
+        ).fetchone()
+    assert again.mode == "incremental" and again.rows_unchanged >= order_lines > 0
+    assert again.rows_extracted >= order_lines and first_load == order_lines
     assert again.high_water_mark >= datetime(2026, 11, 1, tzinfo=UTC) - timedelta(hours=8)
+
+
+def test_rows_read_again_as_they_were_keep_their_load_and_the_others_land_again(tmp_path):
+    """A row read again exactly as the raw table holds it keeps the load that brought it, so the staging does not
+    stage it again; a changed row, every row of a key of which one changed, and a row whose moment may have been in
+    the future when it landed (the staging judges it again) land again."""
+    backend = embedded(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    erp = SourceLocation.parse("erp", backend.urls["erp"])
+    orders = contract.table("erp.sales_orders")
+    backend.erp.execute(
+        "sales_orders",
+        "INSERT INTO sales_orders (order_id, customer_code, order_date, status, total_amount, updated_at) VALUES "
+        "('SO-TWICE', 'C-1', '2026-06-01', 'completed', 10.00, '2026-06-01 10:00:00'), "
+        "('SO-TWICE', 'C-1', '2026-06-01', 'completed', 12.00, '2026-06-01 10:00:00'), "
+        "('SO-LATER', 'C-1', '2026-06-01', 'completed', 10.00, '2036-06-01 10:00:00')",
+    )
+    first = land_table(warehouse, erp, orders, load_id="first", timezone="Asia/Shanghai")
+    with duck.connect(warehouse, read_only=True) as con:
+        changed = con.execute("SELECT min(order_id) FROM raw_erp.sales_orders WHERE status = 'completed'").fetchone()
+    backend.erp.execute("sales_orders", CHANGED_ORDER.format(order=changed[0]))
+    backend.erp.execute("sales_orders", "UPDATE sales_orders SET total_amount = 11.00 WHERE total_amount = 12.00")
+
+    # an overlap back to before every row: the whole table is read again
+    again = land_table(
+        warehouse, erp, orders, load_id="next", timezone="Asia/Shanghai", overlap=timedelta(days=20 * 365)
+    )
+    with duck.connect(warehouse, read_only=True) as con:
+        landed_again = con.execute(
+            "SELECT order_id, count(*) FROM raw_erp.sales_orders WHERE _load_id = 'next' GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        kept = con.execute("SELECT count(*) FROM raw_erp.sales_orders WHERE _load_id = 'first'").fetchone()[0]
+    assert landed_again == sorted([(changed[0], 1), ("SO-LATER", 1), ("SO-TWICE", 2)])
+    assert again.rows_extracted == first.rows_extracted == again.rows_in_raw == first.rows_in_raw
+    assert again.rows_unchanged == kept == first.rows_in_raw - 4
 
 
 # moments an ERP may write, each a day after the demo's END_DATE: SQLite narrows an incremental read as text, and
