@@ -113,6 +113,12 @@ def rows_only_in(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
 
 def dbt_on(data_dir: Path, target: Path, *args: str) -> dict:
     """A dbt command on this data dir (as `dbt <args>`): the result of its one node."""
+    (result,) = dbt_results(data_dir, target, *args).values()
+    return result
+
+
+def dbt_results(data_dir: Path, target: Path, *args: str) -> dict[str, dict]:
+    """A dbt command on this data dir (as `dbt <args>`): the result of each node, by its name."""
     from assets.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, with_saved_parse
 
     with_saved_parse(data_dir, target)  # dbt parses nothing again
@@ -123,8 +129,8 @@ def dbt_on(data_dir: Path, target: Path, *args: str) -> dict:
         env={**os.environ, "CRMSEG_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
         capture_output=True,
     )  # fmt: skip
-    (result,) = json.loads((target / "run_results.json").read_text())["results"]
-    return result
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {result["unique_id"].split(".")[2]: result for result in results}
 
 
 def failing_values_of_unique_test(data_dir: Path, model: str, tmp_path: Path) -> int:
@@ -228,3 +234,9 @@ def test_an_incremental_night_builds_row_for_row_what_a_full_rebuild_builds(env,
             "SELECT count(*) FROM (SELECT order_id FROM staging.stg_erp__sales_orders GROUP BY 1 HAVING count(*) > 1)"
         ).fetchone() == (2,)
     assert failing_values_of_unique_test(landed.parent, "stg_erp__sales_orders", tmp_path) == 1
+    # a build that stages nothing of the table (nothing landed since) checks none of its rows: the night's were the
+    # night's to check
+    built = dbt_results(landed.parent, tmp_path / "nothing-staged", "build", "--select", "base_erp__sales_orders",
+                        "stg_erp__sales_orders,test_name:unique")  # fmt: skip
+    assert sorted(result["status"] for result in built.values()) == ["pass", "success"], built.keys()
+    assert not any(result["failures"] for result in built.values())

@@ -23,11 +23,17 @@
 {%- endmacro %}
 
 {#- The rows of a staged table a test checks: those its last build staged, or for a test of uniqueness every row
-    sharing its column's value with one of them. The last build is read from the base model under the view: the
-    rows a build stages are current, and the base table gives its newest moment without finding its current rows. -#}
+    sharing its column's value with one of them. The last build is this one when it builds the base model under the
+    view (which may stage nothing: a night on which no row of the table changed); otherwise the base table gives
+    its newest moment (the rows a build stages are current) without finding its current rows. -#}
 {% macro staged_by_last_build(relation, test) -%}
     {%- set base = relation.incorporate(path={'identifier': 'base_' ~ relation.identifier[4:]}) -%}
-    {%- set last_build = "_staged_at >= (select max(_staged_at) from " ~ base ~ ")" -%}
+    {%- if ('model.' ~ model.package_name ~ '.' ~ base.identifier) in selected_resources -%}
+        {%- set since = staged_at() -%}
+    {%- else -%}
+        {%- set since = "(select max(_staged_at) from " ~ base ~ ")" -%}
+    {%- endif -%}
+    {%- set last_build = "_staged_at >= " ~ since -%}
     {%- if test.name == 'unique' -%}
         {%- set column = test.kwargs.column_name -%}
     {%- elif test.name == 'unique_combination' -%}
@@ -35,15 +41,10 @@
     {%- else -%}
         {{- return(last_build) -}}
     {%- endif -%}
-    {%- if staged_whole(base) -%}
+    {#- the last build staged every row the base holds (a first or full build): every row is checked at once, without
+        first gathering the values of the rows it staged (in a 3M-customer first run, the 33M campaign responses' ids) -#}
+    {%- if none_staged(base, '< ' ~ since) -%}
         {{- return('') -}}
     {%- endif -%}
     {{- return(column ~ " in (select " ~ column ~ " from " ~ relation ~ " where " ~ last_build ~ ")") -}}
-{%- endmacro %}
-
-{#- Whether the base model's last build staged every row it holds (a first or full build): a test of uniqueness then
-    checks every row at once, without first gathering the values of the rows the last build staged (in a
-    3M-customer first run, the 33M campaign responses' ids). -#}
-{% macro staged_whole(base) -%}
-    {{ return(none_staged(base, '< (select max(_staged_at) from ' ~ base ~ ')')) }}
 {%- endmacro %}
