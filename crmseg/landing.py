@@ -34,7 +34,8 @@ class _TypedReadFailed(Exception):
     """A SQLite value did not fit its column's declared type: the table is read as text instead."""
 
 
-# (connection, contract table, raw table, load id, whether the load replaced the table) -> outcomes
+# (connection, contract table, raw table, load id, whether the load replaced the table, the relation holding the
+# load's rows: the raw table, or an incremental load's batch) -> outcomes
 Validator = Callable[[duckdb.DuckDBPyConnection, Table, str, str, bool, str], list[CheckOutcome]]
 
 META_SCHEMA = "_crmseg"
@@ -435,8 +436,8 @@ class _Landing:
 
     def _upsert(self) -> int:
         """Replace the raw rows of the batch's keys with the batch's, except where they are the same rows: those
-        keep the load that brought them, so the staging does not work them out again (a changed order brings every
-        line again, and a night's re-read overlap its rows). Returns how many rows were left so."""
+        keep the load that brought them, so the staging does not work them out again (a changed order brings all its
+        lines again, and the overlap its rows). Returns how many rows were left so."""
         raw, key = self.raw, self.table.key
         con = self.con
         con.execute(

@@ -17,6 +17,7 @@ from crmseg import contract, duck
 from crmseg.generate.sinks import engine_url
 from crmseg.landing import LandingResult, land_table
 from crmseg.sources import SourceLocation
+from expectations.runner import validate
 from tests.conftest import land_sources, make_sources, raw_counts
 
 NEW_ORDER = (
@@ -227,7 +228,7 @@ def test_order_lines_take_the_mark_the_orders_landed_with_and_are_read_again_for
 def test_rows_read_again_as_they_were_keep_their_load_and_the_others_land_again(tmp_path):
     """A row read again exactly as the raw table holds it keeps the load that brought it, so the staging does not
     stage it again; a changed row, every row of a key of which one changed, and a row whose moment may have been in
-    the future when it landed (the staging judges it again) land again."""
+    the future when it landed (the staging judges it again) land again. The suites judge every row read."""
     backend = embedded(tmp_path)
     warehouse = tmp_path / "warehouse.duckdb"
     erp = SourceLocation.parse("erp", backend.urls["erp"])
@@ -245,10 +246,17 @@ def test_rows_read_again_as_they_were_keep_their_load_and_the_others_land_again(
     backend.erp.execute("sales_orders", CHANGED_ORDER.format(order=changed[0]))
     backend.erp.execute("sales_orders", "UPDATE sales_orders SET total_amount = 11.00 WHERE total_amount = 12.00")
 
-    # an overlap back to before every row: the whole table is read again
+    # an overlap back to before every row: the whole table is read again, and every row read is judged
     again = land_table(
-        warehouse, erp, orders, load_id="next", timezone="Asia/Shanghai", overlap=timedelta(days=20 * 365)
+        warehouse,
+        erp,
+        orders,
+        load_id="next",
+        timezone="Asia/Shanghai",
+        overlap=timedelta(days=20 * 365),
+        validate=validate,
     )
+    assert {o.check: o.rows for o in again.checks}["order_id_not_null"] == again.rows_extracted
     with duck.connect(warehouse, read_only=True) as con:
         landed_again = con.execute(
             "SELECT order_id, count(*) FROM raw_erp.sales_orders WHERE _load_id = 'next' GROUP BY ALL ORDER BY 1"
