@@ -38,3 +38,36 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{#- int_link_candidates: the subjects of a kind ('erp_customer' or 'ticket') whose candidates may have changed since
+    the last build, by their key: those with a version staged since, and those any version of which shares a value a
+    rule joins on with any version (old or new) of an account or contact with a version staged since. -#}
+{% macro subjects_changed_since_last_build(subject) -%}
+    {%- set since = "coalesce((select max(_staged_at) from " ~ this ~ "), " ~ open_start() ~ ")" -%}
+    {%- set accounts, contacts = ref('int_crm_account_versions'), ref('int_crm_contact_versions') -%}
+    {%- set changed_accounts -%}
+        select * from {{ accounts }}
+        where account_id in (select account_id from {{ accounts }} where _staged_at > {{ since }})
+    {%- endset -%}
+    {%- set changed_contacts -%}
+        select * from {{ contacts }}
+        where contact_id in (select contact_id from {{ contacts }} where _staged_at > {{ since }})
+    {%- endset -%}
+    {%- if subject == 'erp_customer' -%}
+        {%- set versions, key = ref('int_erp_customer_versions'), 'customer_code' -%}
+        {%- set meets = [('crm_account_id', 'account_id', changed_accounts), ('tax_id', 'tax_id', changed_accounts),
+                         ('email', 'email', changed_accounts), ('phone', 'phone', changed_accounts)] -%}
+    {%- else -%}
+        {%- set versions, key = ref('int_ticket_versions'), 'ticket_id' -%}
+        {%- set meets = [('crm_account_id', 'account_id', changed_accounts),
+                         ('customer_email', 'email', changed_accounts), ('customer_phone', 'phone', changed_accounts),
+                         ('customer_email', 'email', changed_contacts), ('customer_phone', 'phone', changed_contacts)] -%}
+    {%- endif %}
+    select {{ key }} from {{ versions }} where _staged_at > {{ since }}
+    {%- for column, value, changed in meets %}
+        union
+        select subjects.{{ key }}
+        from {{ versions }} as subjects
+        inner join ({{ changed }}) as changed on subjects.{{ column }} = changed.{{ value }}
+    {%- endfor %}
+{%- endmacro %}

@@ -4,6 +4,15 @@
 -- tickets by CRM id, then the e-mail or phone of an account or one of its contacts. An account joins from the day it
 -- was created, a contact from the day it was added. Every subject also has one row with no rule and no account over all
 -- time, so that the days on which no rule finds an account are periods of their own.
+-- A subject's candidates follow from its versions and those of the accounts and contacts its values meet, so a night
+-- works out again only the subjects whose versions changed since the last build (_staged_at, as the versions models)
+-- or that share an id, tax id, e-mail or phone with an account or contact whose versions did
+-- (macros/incremental_identity.sql); a table built before it kept _staged_at is worked out whole once.
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key=['subject', 'subject_key'],
+    on_schema_change='append_new_columns'
+) }}
+{%- set changed_only = is_incremental() and has_column(this, '_staged_at') %}
 {#- (the ERP customer's column, the account's), and (rule, the ticket's column, what it joins, its column), in order -#}
 {% set erp_rules = [('crm_account_id', 'account_id'), ('tax_id', 'tax_id'), ('email', 'email'), ('phone', 'phone')] %}
 {% set ticket_rules = [('crm_account_id', 'crm_account_id', 'accounts', 'account_id'),
@@ -17,8 +26,12 @@ with erp_customers as (
         email,
         phone,
         coalesce(valid_from, {{ open_start() }}) as valid_from,
-        coalesce(valid_to, {{ open_end() }}) as valid_to
+        coalesce(valid_to, {{ open_end() }}) as valid_to,
+        _staged_at
     from {{ ref('int_erp_customer_versions') }}
+    {%- if changed_only %}
+        where customer_code in ({{ subjects_changed_since_last_build('erp_customer') }})
+    {%- endif %}
 ),
 
 tickets as (
@@ -28,8 +41,12 @@ tickets as (
         customer_email,
         customer_phone,
         coalesce(valid_from, {{ open_start() }}) as valid_from,
-        coalesce(valid_to, {{ open_end() }}) as valid_to
+        coalesce(valid_to, {{ open_end() }}) as valid_to,
+        _staged_at
     from {{ ref('int_ticket_versions') }}
+    {%- if changed_only %}
+        where ticket_id in ({{ subjects_changed_since_last_build('ticket') }})
+    {%- endif %}
 ),
 
 accounts as (
@@ -39,7 +56,8 @@ accounts as (
         email,
         phone,
         greatest(coalesce(valid_from, {{ open_start() }}), coalesce(created_date, {{ open_start() }})) as valid_from,
-        coalesce(valid_to, {{ open_end() }}) as valid_to
+        coalesce(valid_to, {{ open_end() }}) as valid_to,
+        _staged_at
     from {{ ref('int_crm_account_versions') }}
 ),
 
@@ -49,7 +67,8 @@ contacts as (
         email,
         phone,
         greatest(coalesce(valid_from, {{ open_start() }}), coalesce(created_date, {{ open_start() }})) as valid_from,
-        coalesce(valid_to, {{ open_end() }}) as valid_to
+        coalesce(valid_to, {{ open_end() }}) as valid_to,
+        _staged_at
     from {{ ref('int_crm_contact_versions') }}
 ),
 
@@ -60,7 +79,8 @@ contact_points as (
         email,
         phone,
         valid_from,
-        valid_to
+        valid_to,
+        _staged_at
     from accounts
     union all
     select
@@ -68,20 +88,25 @@ contact_points as (
         email,
         phone,
         valid_from,
-        valid_to
+        valid_to,
+        _staged_at
     from contacts
 ),
 
 subjects as (
-    select distinct
+    select
         'erp_customer' as subject,
-        customer_code as subject_key
+        customer_code as subject_key,
+        max(_staged_at) as _staged_at
     from erp_customers
+    group by customer_code
     union all
-    select distinct
+    select
         'ticket' as subject,
-        ticket_id as subject_key
+        ticket_id as subject_key,
+        max(_staged_at) as _staged_at
     from tickets
+    group by ticket_id
 ),
 
 matches as (
@@ -93,7 +118,8 @@ matches as (
             '{{ column }}' as match_rule,
             accounts.account_id,
             greatest(erp_customers.valid_from, accounts.valid_from) as valid_from,
-            least(erp_customers.valid_to, accounts.valid_to) as valid_to
+            least(erp_customers.valid_to, accounts.valid_to) as valid_to,
+            greatest(erp_customers._staged_at, accounts._staged_at) as _staged_at
         from erp_customers inner join accounts on erp_customers.{{ column }} = accounts.{{ account_column }}
         union all
     {% endfor %}
@@ -105,7 +131,8 @@ matches as (
             '{{ rule }}' as match_rule,
             {{ points }}.account_id,
             greatest(tickets.valid_from, {{ points }}.valid_from) as valid_from,
-            least(tickets.valid_to, {{ points }}.valid_to) as valid_to
+            least(tickets.valid_to, {{ points }}.valid_to) as valid_to,
+            greatest(tickets._staged_at, {{ points }}._staged_at) as _staged_at
         from tickets inner join {{ points }} on tickets.{{ column }} = {{ points }}.{{ account_column }}
         union all
     {% endfor %}
@@ -116,7 +143,8 @@ matches as (
         null as match_rule,
         null as account_id,
         {{ open_start() }} as valid_from,
-        {{ open_end() }} as valid_to
+        {{ open_end() }} as valid_to,
+        _staged_at
     from subjects
 ),
 
@@ -128,7 +156,8 @@ final as (
         match_rule,
         account_id,
         nullif(valid_from, {{ open_start() }}) as valid_from,
-        nullif(valid_to, {{ open_end() }}) as valid_to
+        nullif(valid_to, {{ open_end() }}) as valid_to,
+        _staged_at
     from matches
     -- while both versions held
     where valid_from < valid_to
