@@ -115,6 +115,11 @@ def land_table(
             location.detach(con)
 
 
+def same_key(key: tuple[str, ...], left: str, right: str) -> str:
+    """Rows of two relations with the same key: the SQL condition."""
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in key)
+
+
 class _Landing:
     def __init__(self, con, location: SourceLocation, table: Table, load_id, overlap, full_refresh, validate):
         self.con, self.location, self.table = con, location, table
@@ -443,11 +448,10 @@ class _Landing:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _changed AS SELECT * FROM _batch "
             f"WHERE NOT EXISTS (SELECT 1 FROM ({self._unchanged_keys()}) AS same "
-            f"WHERE {' AND '.join(f'same.{k} = _batch.{k}' for k in key)})"
+            f"WHERE {same_key(key, 'same', '_batch')})"
         )
         unchanged = con.execute("SELECT (SELECT count(*) FROM _batch) - (SELECT count(*) FROM _changed)").fetchone()[0]
-        keyed = " AND ".join(f"{raw}.{k} = _changed.{k}" for k in key)
-        con.execute(f"DELETE FROM {raw} USING _changed WHERE {keyed}")
+        con.execute(f"DELETE FROM {raw} USING _changed WHERE {same_key(key, raw, '_changed')}")
         # A row without a key can only be recognised by its whole content.
         same_row = " AND ".join(f"b.{c} IS NOT DISTINCT FROM {raw}.{c}" for c in self.table.column_names)
         key_is_null = " OR ".join(f"{raw}.{k} IS NULL" for k in key)
@@ -472,8 +476,7 @@ class _Landing:
             f"({m} IS NOT NULL AND coalesce(TRY_CAST({m} AS TIMESTAMPTZ) > _loaded_at - INTERVAL 1 DAY, true))"
             for m in moments
         )
-        same_key = " AND ".join(f"_batch.{k} = {raw}.{k}" for k in key)
-        held = f"SELECT * FROM {raw} WHERE EXISTS (SELECT 1 FROM _batch WHERE {same_key})"
+        held = f"SELECT * FROM {raw} WHERE EXISTS (SELECT 1 FROM _batch WHERE {same_key(key, '_batch', raw)})"
         return f"""
             WITH held AS MATERIALIZED ({held}),
             differing AS (
